@@ -1,0 +1,108 @@
+# krakenml: GNU make. `make` builds every tools/<stage>/ as bin/kml-<stage>.
+#
+# A tool directory may hold tool.mk setting <stage>_PKGS (pkg-config names) and
+# <stage>_LDLIBS (plain -l flags); only those tools link those libraries.
+# Shared code is every lib/**/*.c, archived as build/libkml.a.
+# C unit tests are tests/unit/test_*.c, each its own program.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+
+CC ?= cc
+OPT ?= -O2
+# All compile flags for every object; the user's CFLAGS come last.
+PKGS_ALL := libcurl libcjson openblas libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
+override CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
+	-fno-fast-math -Ilib $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BUILD := build/asan
+else
+BUILD := build/release
+endif
+
+# Libraries every tool links: cJSON and libcsv are the I/O base of lib/.
+BASE_LDLIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -lcsv -lm
+# What the unit tests link: everything lib/ can use.
+ALL_LDLIBS := $(shell pkg-config --libs $(PKGS_ALL) 2>/dev/null) -llapacke $(BASE_LDLIBS) -lpthread
+
+LIB_SRC := $(shell find lib -name '*.c' | sort)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBKML  := $(BUILD)/libkml.a
+
+TOOLS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
+-include $(wildcard tools/*/tool.mk)
+
+TOOL_BINS := $(TOOLS:%=bin/kml-%)
+BUILD_BINS := $(TOOLS:%=$(BUILD)/bin/kml-%)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean test unit asan install uninstall deps bench pipeline help
+ifeq ($(SANITIZE),1)
+all: $(BUILD_BINS) $(UNIT_BINS)
+else
+all: $(BUILD_BINS) $(TOOL_BINS) $(UNIT_BINS)
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBKML): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# One rule per tool: objects of tools/<t>/*.c, linked with libkml and the tool's packages.
+define TOOL_rule
+$(1)_SRC := $$(wildcard tools/$(1)/*.c)
+$(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/%.o)
+$(BUILD)/bin/kml-$(1): $$($(1)_OBJ) $$(LIBKML)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $$(LIBKML) \
+		$$(if $$($(1)_PKGS),$$(shell pkg-config --libs $$($(1)_PKGS))) $$($(1)_LDLIBS) $$(BASE_LDLIBS)
+bin/kml-$(1): $(BUILD)/bin/kml-$(1)
+	cp $$< $$@
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_rule,$(t))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/t.o $(LIBKML)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/t.o $(LIBKML) $(ALL_LDLIBS)
+
+# The whole suite: unit tests, then bats; one closing line "N passed, N failed".
+test: all
+	@KML_BUILD=$(BUILD) ./tests/run.sh
+
+unit: all
+	@KML_BUILD=$(BUILD) KML_ONLY=unit ./tests/run.sh
+
+# Sanitizer build of everything and the whole suite under ASan + UBSan.
+asan:
+	$(MAKE) SANITIZE=1 OPT=-O1 test
+
+deps:
+	./scripts/deps.sh
+
+bench: all
+	./bench/run.sh
+
+ASSETS ?= SOL/USD ETH/USD BTC/USD
+pipeline: all
+	./pipelines/run.sh $(ASSETS)
+
+install: $(TOOL_BINS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 bin/kml $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kml $(TOOL_BINS:bin/%=$(DESTDIR)$(BINDIR)/%)
+
+clean:
+	rm -rf build $(TOOL_BINS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

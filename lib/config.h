@@ -1,0 +1,49 @@
+/* config.h: the trading configuration (config/trading.json).
+ *
+ * Defaults are the product's: assets SOL/USD, ETH/USD, BTC/USD with capital
+ * allocation 40/35/25 %; leverage ranges, default and extreme (SOL/USD 20-125x,
+ * ETH/USD 15-100x, BTC/USD 12-85x extreme); Kraken fees 0.16 % maker and
+ * 0.26 % taker; risk limits. A file overrides any subset; an unknown key, a
+ * value of the wrong type or out of range dies 78 (EX_CONFIG) naming the file
+ * and the JSON path ("config/trading.json: $.leverage.SOL/USD.extreme[1]: ..."). */
+#ifndef KML_CONFIG_H
+#define KML_CONFIG_H
+
+#include <cJSON.h>
+
+#define KML_MAX_ASSETS 16
+
+typedef struct {
+    char pair[40];          /* display form, "SOL/USD" */
+    double allocation;      /* fraction of capital, 0..1 */
+    double lev_default[2];  /* min, max leverage in default mode */
+    double lev_extreme[2];  /* min, max leverage in extreme mode */
+} kml_asset;
+
+typedef struct {
+    int n_assets;
+    kml_asset assets[KML_MAX_ASSETS];
+    double maker_fee, taker_fee;   /* fractions: 0.0016, 0.0026 */
+    struct {
+        double risk_per_trade;     /* fraction of equity at risk to the stop */
+        double max_drawdown;       /* stop trading beyond this drawdown */
+        double daily_loss_limit;   /* fraction of equity lost in a UTC day */
+        double maintenance_margin; /* fraction of notional; liquidation threshold */
+        double max_position;       /* max notional / allocated equity before leverage */
+        int max_open_positions;
+    } risk;
+    char mode[16];                 /* "sandbox" or "live" */
+    char leverage_mode[16];        /* "default" or "extreme" */
+    double initial_capital;        /* sandbox account, USD */
+} kml_config;
+
+void config_defaults(kml_config *c);
+/* Load: path NULL -> $KML_CONFIG, else config/trading.json when it exists,
+ * else defaults. A named path that is missing dies 66. */
+void config_load(kml_config *c, const char *path);
+/* Apply a parsed JSON object over c; name is used in messages. */
+void config_apply_json(kml_config *c, const cJSON *root, const char *name);
+const kml_asset *config_asset(const kml_config *c, const char *pair); /* NULL if absent */
+cJSON *config_to_json(const kml_config *c);
+
+#endif
