@@ -1,3 +1,9 @@
+# PARALLEL WORK (read docs/parallel-work.md): several engineers build at once in
+# this tree. Build into your own directory (make -j2 BUILD=build/<you>), run only
+# your suites (KML_BUILD=build/<you> KML_BATS=tests/x.bats ./tests/run.sh), never
+# `make clean`, never `git add -A`: commit only your own paths
+# (git add P && git commit -m ... -- P). Session ends 10:20 UTC; commit by 10:05.
+#
 # krakenml: GNU make. `make` builds every tools/<stage>/ as bin/kml-<stage>.
 #
 # A tool directory may hold tool.mk setting <stage>_PKGS (pkg-config names) and
