@@ -21,7 +21,7 @@ OPT ?= -O2
 PKGS_ALL := libcurl libcjson openblas libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
 override CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter \
-	-fno-fast-math -Ilib $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+	-fno-fast-math -iquote lib $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
 ifeq ($(SANITIZE),1)
@@ -50,9 +50,9 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all clean test unit asan install uninstall deps bench pipeline help
 ifeq ($(SANITIZE),1)
-all: $(BUILD_BINS) $(UNIT_BINS)
+all: $(LIBKML) $(BUILD_BINS) $(UNIT_BINS)
 else
-all: $(BUILD_BINS) $(TOOL_BINS) $(UNIT_BINS)
+all: $(LIBKML) $(BUILD_BINS) $(TOOL_BINS) $(UNIT_BINS)
 endif
 
 $(BUILD)/%.o: %.c

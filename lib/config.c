@@ -1,0 +1,265 @@
+/* config.c: the trading configuration, its defaults and validation (see config.h). */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "jsonl.h"
+#include "pair.h"
+#include "util.h"
+
+/* Default leverage ranges. Extreme: the product's (SOL 20-125x, ETH 15-100x,
+ * BTC 12-85x). Default: a conservative range below each extreme minimum. */
+static const kml_asset default_assets[] = {
+    {"SOL/USD", 0.40, {3, 20}, {20, 125}},
+    {"ETH/USD", 0.35, {3, 15}, {15, 100}},
+    {"BTC/USD", 0.25, {2, 12}, {12, 85}},
+};
+
+void config_defaults(kml_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_assets = 3;
+    memcpy(c->assets, default_assets, sizeof default_assets);
+    c->maker_fee = 0.0016;
+    c->taker_fee = 0.0026;
+    c->risk.risk_per_trade = 0.01;
+    c->risk.max_drawdown = 0.25;
+    c->risk.daily_loss_limit = 0.05;
+    c->risk.maintenance_margin = 0.004;
+    c->risk.max_position = 1.0;
+    c->risk.max_open_positions = 3;
+    snprintf(c->mode, sizeof c->mode, "sandbox");
+    snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
+    c->initial_capital = 10000;
+}
+
+__attribute__((noreturn, format(printf, 3, 4))) static void bad(const char *name, const char *path,
+                                                                 const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "%s: %s: %s: ", progname, name, path);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(EX_CONFIG);
+}
+
+static double number(const cJSON *v, const char *name, const char *path, double lo, double hi)
+{
+    if (!cJSON_IsNumber(v)) bad(name, path, "expected a number");
+    double x = v->valuedouble;
+    if (!isfinite(x) || x < lo || x > hi) bad(name, path, "%g is out of range [%g, %g]", x, lo, hi);
+    return x;
+}
+
+static void string(const cJSON *v, const char *name, const char *path, char *dst, size_t n,
+                   const char *const *allowed)
+{
+    if (!cJSON_IsString(v)) bad(name, path, "expected a string");
+    for (int i = 0; allowed[i]; i++)
+        if (!strcmp(v->valuestring, allowed[i])) {
+            snprintf(dst, n, "%s", v->valuestring);
+            return;
+        }
+    bad(name, path, "\"%s\" is not one of the allowed values", v->valuestring);
+}
+
+static void range(const cJSON *v, const char *name, const char *path, double out[2])
+{
+    char p[160];
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2) bad(name, path, "expected [min, max]");
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s[%d]", path, i);
+        out[i] = number(cJSON_GetArrayItem(v, i), name, p, 1, 1000);
+    }
+    if (out[0] > out[1]) bad(name, path, "min %g is above max %g", out[0], out[1]);
+}
+
+static void unknown(const cJSON *obj, const char *name, const char *path, const char *const *keys)
+{
+    for (const cJSON *v = obj->child; v; v = v->next) {
+        int ok = 0;
+        for (int i = 0; keys[i]; i++) ok |= !strcmp(v->string, keys[i]);
+        if (!ok) bad(name, path, "unknown key \"%s\"", v->string);
+    }
+}
+
+static void object(const cJSON *v, const char *name, const char *path)
+{
+    if (!cJSON_IsObject(v)) bad(name, path, "expected an object");
+}
+
+static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const char *path, int known)
+{
+    static const char *const keys[] = {"allocation", "leverage", NULL};
+    static const char *const lkeys[] = {"default", "extreme", NULL};
+    char p[320];
+    object(v, name, path);
+    unknown(v, name, path, keys);
+    const cJSON *al = cJSON_GetObjectItemCaseSensitive(v, "allocation");
+    snprintf(p, sizeof p, "%s.allocation", path);
+    if (al) a->allocation = number(al, name, p, 0, 1);
+    else if (!known) bad(name, p, "missing (no default for this pair)");
+    const cJSON *lev = cJSON_GetObjectItemCaseSensitive(v, "leverage");
+    snprintf(p, sizeof p, "%s.leverage", path);
+    if (!lev && !known) bad(name, p, "missing (no default for this pair)");
+    if (lev) {
+        object(lev, name, p);
+        unknown(lev, name, p, lkeys);
+        char q[400];
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(lev, "default");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(lev, "extreme");
+        snprintf(q, sizeof q, "%s.default", p);
+        if (d) range(d, name, q, a->lev_default);
+        else if (!known) bad(name, q, "missing (no default for this pair)");
+        snprintf(q, sizeof q, "%s.extreme", p);
+        if (e) range(e, name, q, a->lev_extreme);
+        else if (!known) bad(name, q, "missing (no default for this pair)");
+    }
+}
+
+void config_apply_json(kml_config *c, const cJSON *root, const char *name)
+{
+    static const char *const top[] = {"assets", "fees", "risk", "mode", "leverage_mode", "initial_capital", NULL};
+    static const char *const fkeys[] = {"maker", "taker", NULL};
+    static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit", "maintenance_margin",
+                                        "max_position", "max_open_positions", NULL};
+    static const char *const modes[] = {"sandbox", "live", NULL};
+    static const char *const lmodes[] = {"default", "extreme", NULL};
+    char p[160];
+    object(root, name, "$");
+    unknown(root, name, "$", top);
+
+    const cJSON *assets = cJSON_GetObjectItemCaseSensitive(root, "assets");
+    if (assets) {
+        object(assets, name, "$.assets");
+        int n = 0;
+        kml_asset out[KML_MAX_ASSETS];
+        double total = 0;
+        for (const cJSON *v = assets->child; v; v = v->next) {
+            snprintf(p, sizeof p, "$.assets.%s", v->string);
+            kml_pair pr;
+            if (pair_parse(v->string, &pr) != 0) bad(name, p, "not an asset pair (e.g. \"SOL/USD\")");
+            if (n == KML_MAX_ASSETS) bad(name, p, "more than %d assets", KML_MAX_ASSETS);
+            kml_asset a = {{0}, 0, {1, 1}, {1, 1}};
+            const kml_asset *def = config_asset(c, pr.display);
+            int known = 0;
+            for (size_t i = 0; !def && i < sizeof default_assets / sizeof *default_assets; i++)
+                if (!strcmp(default_assets[i].pair, pr.display)) def = &default_assets[i];
+            if (def) {
+                a = *def;
+                known = 1;
+            }
+            snprintf(a.pair, sizeof a.pair, "%s", pr.display);
+            for (int i = 0; i < n; i++)
+                if (!strcmp(out[i].pair, a.pair)) bad(name, p, "the pair appears twice");
+            apply_asset(&a, v, name, p, known);
+            total += a.allocation;
+            out[n++] = a;
+        }
+        if (n == 0) bad(name, "$.assets", "no assets");
+        if (total > 1 + 1e-9) bad(name, "$.assets", "allocations add up to %g, more than 1", total);
+        c->n_assets = n;
+        memcpy(c->assets, out, n * sizeof *out);
+    }
+    const cJSON *fees = cJSON_GetObjectItemCaseSensitive(root, "fees");
+    if (fees) {
+        object(fees, name, "$.fees");
+        unknown(fees, name, "$.fees", fkeys);
+        const cJSON *v;
+        if ((v = cJSON_GetObjectItemCaseSensitive(fees, "maker"))) c->maker_fee = number(v, name, "$.fees.maker", -0.01, 0.1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(fees, "taker"))) c->taker_fee = number(v, name, "$.fees.taker", 0, 0.1);
+    }
+    const cJSON *risk = cJSON_GetObjectItemCaseSensitive(root, "risk");
+    if (risk) {
+        object(risk, name, "$.risk");
+        unknown(risk, name, "$.risk", rkeys);
+        const cJSON *v;
+        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "risk_per_trade")))
+            c->risk.risk_per_trade = number(v, name, "$.risk.risk_per_trade", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "max_drawdown")))
+            c->risk.max_drawdown = number(v, name, "$.risk.max_drawdown", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "daily_loss_limit")))
+            c->risk.daily_loss_limit = number(v, name, "$.risk.daily_loss_limit", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "maintenance_margin")))
+            c->risk.maintenance_margin = number(v, name, "$.risk.maintenance_margin", 0, 0.5);
+        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "max_position")))
+            c->risk.max_position = number(v, name, "$.risk.max_position", 0, 10);
+        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "max_open_positions"))) {
+            double x = number(v, name, "$.risk.max_open_positions", 1, 100);
+            if (x != floor(x)) bad(name, "$.risk.max_open_positions", "expected an integer");
+            c->risk.max_open_positions = (int)x;
+        }
+    }
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) string(v, name, "$.mode", c->mode, sizeof c->mode, modes);
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "leverage_mode")))
+        string(v, name, "$.leverage_mode", c->leverage_mode, sizeof c->leverage_mode, lmodes);
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "initial_capital")))
+        c->initial_capital = number(v, name, "$.initial_capital", 1, 1e12);
+    /* A liquidation must come after the stop at every allowed leverage: the
+     * maintenance margin must stay below the initial margin 1/L. */
+    for (int i = 0; i < c->n_assets; i++)
+        if (c->risk.maintenance_margin >= 1.0 / c->assets[i].lev_extreme[1]) {
+            snprintf(p, sizeof p, "$.assets.%s.leverage.extreme[1]", c->assets[i].pair);
+            bad(name, p, "at %gx the initial margin %g is not above the maintenance margin %g",
+                c->assets[i].lev_extreme[1], 1.0 / c->assets[i].lev_extreme[1], c->risk.maintenance_margin);
+        }
+}
+
+void config_load(kml_config *c, const char *path)
+{
+    config_defaults(c);
+    struct stat st;
+    if (!path) path = getenv("KML_CONFIG");
+    if (!path || !*path) {
+        if (stat("config/trading.json", &st) != 0) return;
+        path = "config/trading.json";
+    }
+    cJSON *root = json_load_file(path);
+    config_apply_json(c, root, path);
+    cJSON_Delete(root);
+}
+
+const kml_asset *config_asset(const kml_config *c, const char *pair)
+{
+    kml_pair p;
+    if (pair_parse(pair, &p) != 0) return NULL;
+    for (int i = 0; i < c->n_assets; i++)
+        if (!strcmp(c->assets[i].pair, p.display)) return &c->assets[i];
+    return NULL;
+}
+
+cJSON *config_to_json(const kml_config *c)
+{
+    cJSON *o = cJSON_CreateObject(), *assets = cJSON_AddObjectToObject(o, "assets");
+    for (int i = 0; i < c->n_assets; i++) {
+        const kml_asset *a = &c->assets[i];
+        cJSON *x = cJSON_AddObjectToObject(assets, a->pair);
+        cJSON_AddNumberToObject(x, "allocation", a->allocation);
+        cJSON *lev = cJSON_AddObjectToObject(x, "leverage");
+        cJSON_AddItemToObject(lev, "default", cJSON_CreateDoubleArray(a->lev_default, 2));
+        cJSON_AddItemToObject(lev, "extreme", cJSON_CreateDoubleArray(a->lev_extreme, 2));
+    }
+    cJSON *fees = cJSON_AddObjectToObject(o, "fees");
+    cJSON_AddNumberToObject(fees, "maker", c->maker_fee);
+    cJSON_AddNumberToObject(fees, "taker", c->taker_fee);
+    cJSON *r = cJSON_AddObjectToObject(o, "risk");
+    cJSON_AddNumberToObject(r, "risk_per_trade", c->risk.risk_per_trade);
+    cJSON_AddNumberToObject(r, "max_drawdown", c->risk.max_drawdown);
+    cJSON_AddNumberToObject(r, "daily_loss_limit", c->risk.daily_loss_limit);
+    cJSON_AddNumberToObject(r, "maintenance_margin", c->risk.maintenance_margin);
+    cJSON_AddNumberToObject(r, "max_position", c->risk.max_position);
+    cJSON_AddNumberToObject(r, "max_open_positions", c->risk.max_open_positions);
+    cJSON_AddStringToObject(o, "mode", c->mode);
+    cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
+    cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);
+    return o;
+}
