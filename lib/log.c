@@ -28,7 +28,9 @@ char *iso8601(char *buf, double t)
     char tmp[96];
     snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    snprintf(buf, 32, "%s", tmp);
+    size_t n = strlen(tmp) < 31 ? strlen(tmp) : 31;
+    memcpy(buf, tmp, n);
+    buf[n] = 0;
     return buf;
 }
 
