@@ -6,9 +6,9 @@
 #
 # krakenml: GNU make. `make` builds every tools/<stage>/ as bin/kml-<stage>.
 #
-# A tool directory may hold tool.mk setting <stage>_PKGS (pkg-config names) and
-# <stage>_LDLIBS (plain -l flags); only those tools link those libraries.
-# Shared code is every lib/**/*.c, archived as build/libkml.a.
+# A tool directory may hold tool.mk setting <stage>_PKGS (pkg-config names),
+# <stage>_LDLIBS (plain -l flags) and <stage>_LIBS (lib/ subdirectories, e.g.
+# `nn`); only those tools link those libraries.
 # C unit tests are tests/unit/test_*.c, each its own program.
 
 PREFIX ?= /usr/local
@@ -36,9 +36,15 @@ BASE_LDLIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -
 # What the unit tests link: everything lib/ can use.
 ALL_LDLIBS := $(shell pkg-config --libs $(PKGS_ALL) 2>/dev/null) -llapacke $(BASE_LDLIBS) -lpthread
 
-LIB_SRC := $(shell find lib -name '*.c' | sort)
+# lib/*.c is build/.../libkml.a, which every tool links. Each subdirectory
+# lib/<sub>/ is its own archive libkml-<sub>.a, linked only by the tools that
+# name it in <stage>_LIBS (e.g. `train_LIBS := nn`), so a half-written module
+# never blocks the tools that do not use it. Unit tests link every archive.
+LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBKML  := $(BUILD)/libkml.a
+LIB_SUBS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard lib/*/*.c)))))
+SUB_ARCHIVES := $(LIB_SUBS:%=$(BUILD)/libkml-%.a)
 
 TOOLS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 -include $(wildcard tools/*/tool.mk)
@@ -63,22 +69,30 @@ $(LIBKML): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+define SUB_rule
+$(BUILD)/libkml-$(1).a: $$(patsubst %.c,$$(BUILD)/%.o,$$(sort $$(wildcard lib/$(1)/*.c)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach s,$(LIB_SUBS),$(eval $(call SUB_rule,$(s))))
+
 # One rule per tool: objects of tools/<t>/*.c, linked with libkml and the tool's packages.
 define TOOL_rule
 $(1)_SRC := $$(wildcard tools/$(1)/*.c)
 $(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/%.o)
-$(BUILD)/bin/kml-$(1): $$($(1)_OBJ) $$(LIBKML)
+$(1)_ARCHIVES := $$(foreach l,$$($(1)_LIBS),$$(BUILD)/libkml-$$(l).a)
+$(BUILD)/bin/kml-$(1): $$($(1)_OBJ) $$($(1)_ARCHIVES) $$(LIBKML)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $$(LIBKML) \
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $$($(1)_ARCHIVES) $$(LIBKML) \
 		$$(if $$($(1)_PKGS),$$(shell pkg-config --libs $$($(1)_PKGS))) $$($(1)_LDLIBS) $$(BASE_LDLIBS)
 bin/kml-$(1): $(BUILD)/bin/kml-$(1)
 	cp $$< $$@
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_rule,$(t))))
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/t.o $(LIBKML)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/t.o $(SUB_ARCHIVES) $(LIBKML)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/t.o $(LIBKML) $(ALL_LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/t.o $(SUB_ARCHIVES) $(LIBKML) $(ALL_LDLIBS)
 
 # The whole suite: unit tests, then bats; one closing line "N passed, N failed".
 test: all

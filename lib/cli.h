@@ -18,6 +18,7 @@
 #ifndef KML_CLI_H
 #define KML_CLI_H
 
+#include <getopt.h> /* optarg, optind for the callers */
 #include <stdint.h>
 #include <stdio.h>
 
