@@ -17,6 +17,13 @@ DESTDIR ?=
 
 CC ?= cc
 OPT ?= -O2
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BUILD := build/asan
+else
+BUILD := build/release
+endif
+
 # All compile flags for every object; the user's CFLAGS come last.
 PKGS_ALL := libcurl libcjson openblas libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_ALL) 2>/dev/null)
@@ -24,12 +31,6 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wshadow -Wno-
 	-fno-fast-math -iquote lib $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
 override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
-ifeq ($(SANITIZE),1)
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-BUILD := build/asan
-else
-BUILD := build/release
-endif
 
 # Libraries every tool links: cJSON and libcsv are the I/O base of lib/.
 BASE_LDLIBS := $(shell pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -lcsv -lm

@@ -13,7 +13,7 @@ if [ -z "${KML_EXEC_PATH:-}" ]; then
     KML_EXEC_PATH="$KML_ROOT/bin"
 fi
 export KML_EXEC_PATH
-export PATH="$KML_ROOT/bin:$KML_EXEC_PATH:$PATH"
+export PATH="$KML_EXEC_PATH:$KML_ROOT/bin:$PATH"
 
 # Skip a test that needs the real market data of ../shared/data when it is absent.
 need_data() {

@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 build=${KML_BUILD:-build/release}
 export KML_EXEC_PATH="$PWD/$build/bin"
-export PATH="$PWD/bin:$KML_EXEC_PATH:$PATH"
+export PATH="$KML_EXEC_PATH:$PWD/bin:$PATH"
 export KML_ROOT="$PWD"
 export KML_SHARED_DATA=${KML_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 # LeakSanitizer needs ptrace-like rights some sandboxes lack; leaks are checked where it works.
