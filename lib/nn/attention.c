@@ -1,0 +1,77 @@
+/* attention.c: the scaled dot-product core of PyTorch's MultiheadAttention
+ * (between in_proj and out_proj, which are Linear layers), and the sinusoidal
+ * positional encoding of the reference Transformer.
+ * B batch, T steps, H model width, NH heads, hd = H/NH head width. */
+#include "nn/nn_real.h"
+#include "nn/layers.h"
+
+#include <math.h>
+#include <string.h>
+
+void FN(mha_forward)(real *out,       /* (B,T,H) */
+                     real *att,       /* (B,NH,T,T) softmax weights */
+                     const real *qkv, /* (B,T,3H) */
+                     int B, int T, int H, int NH, int causal)
+{
+    const int hd = H / NH, L = 3 * H;
+    const real scale = (real)(1.0 / sqrt((double)hd));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < NH; j++) {
+            const real *q = qkv + (long)b * T * L + j * hd, *k = q + H, *v = q + 2 * H;
+            real *a = att + ((long)b * NH + j) * T * T;
+            GEMM(0, 1, T, T, hd, scale, q, L, k, L, 0, a, T); /* a = q k^T / sqrt(hd) */
+            for (int t = 0; t < T; t++) {
+                real *row = a + (long)t * T;
+                int n = causal ? t + 1 : T;
+                /* softmax with the row maximum subtracted, so exp never overflows */
+                real mx = row[0];
+                for (int s = 1; s < n; s++) mx = row[s] > mx ? row[s] : mx;
+                real sum = 0;
+                for (int s = 0; s < n; s++) sum += row[s] = exp(row[s] - mx);
+                for (int s = 0; s < n; s++) row[s] /= sum;
+                for (int s = n; s < T; s++) row[s] = 0;
+            }
+            GEMM(0, 0, T, hd, T, 1, a, T, v, L, 0, out + (long)b * T * H + j * hd, H); /* out = a v */
+        }
+}
+
+void FN(mha_backward)(real *dqkv,       /* (B,T,3H) */
+                      real *datt,       /* (T,T) scratch */
+                      const real *dout, /* (B,T,H) */
+                      const real *att,  /* (B,NH,T,T) */
+                      const real *qkv,  /* (B,T,3H) */
+                      int B, int T, int H, int NH)
+{
+    const int hd = H / NH, L = 3 * H;
+    const real scale = (real)(1.0 / sqrt((double)hd));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < NH; j++) {
+            const real *q = qkv + (long)b * T * L + j * hd, *k = q + H, *v = q + 2 * H;
+            real *dq = dqkv + (long)b * T * L + j * hd, *dk = dq + H, *dv = dq + 2 * H;
+            const real *a = att + ((long)b * NH + j) * T * T;
+            const real *dO = dout + (long)b * T * H + j * hd;
+            GEMM(0, 1, T, T, hd, 1, dO, H, v, L, 0, datt, T); /* datt = dout v^T */
+            GEMM(1, 0, T, hd, T, 1, a, T, dO, H, 1, dv, L);   /* dv += a^T dout */
+            /* softmax backward: ds = a * (datt - sum_s a datt); masked entries have a = 0 */
+            for (int t = 0; t < T; t++) {
+                const real *ar = a + (long)t * T;
+                real *dr = datt + (long)t * T, dot = 0;
+                for (int s = 0; s < T; s++) dot += ar[s] * dr[s];
+                for (int s = 0; s < T; s++) dr[s] = ar[s] * (dr[s] - dot);
+            }
+            GEMM(0, 0, T, hd, T, scale, datt, T, k, L, 1, dq, L); /* dq += ds k / sqrt(hd) */
+            GEMM(1, 0, T, hd, T, scale, datt, T, q, L, 1, dk, L); /* dk += ds^T q / sqrt(hd) */
+        }
+}
+
+void FN(sinusoid_table)(real *pe /* (T,H) */, int T, int H)
+{
+    /* float32 at every step, as torch computes sinusoid() in the default dtype */
+    const float c = (float)(-log(10000.0) / H);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; 2 * i < H; i++) {
+            float d = expf((float)(2 * i) * c), a = (float)t * d;
+            pe[(long)t * H + 2 * i] = sinf(a);
+            if (2 * i + 1 < H) pe[(long)t * H + 2 * i + 1] = cosf(a);
+        }
+}

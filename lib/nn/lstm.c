@@ -1,0 +1,87 @@
+/* lstm.c: one LSTM layer, PyTorch's formulation (see layers_decl.h).
+ * B batch, T steps, I input width, H hidden. Gate order i, f, g, o: PyTorch
+ * stacks the four gates' rows in that order in weight_ih/weight_hh/bias_*.
+ *
+ * Speed: the input projection of all steps is one matrix product
+ * (B*T, I) x (I, 4H) before the recurrence; each step then adds one
+ * (B, H) x (H, 4H) product, reading h_{t-1} in place with a row stride of T*H. */
+#include "nn/nn_real.h"
+#include "nn/layers.h"
+
+#include <string.h>
+
+void FN(lstm_forward)(real *h,          /* (B,T,H) */
+                      real *c,          /* (B,T,H) cell state */
+                      real *gates,      /* (B,T,4H) i, f, g, o after their activations */
+                      const real *in,   /* (B,T,I) */
+                      const real *w_ih, /* (4H,I) */
+                      const real *w_hh, /* (4H,H) */
+                      const real *b_ih, /* (4H) */
+                      const real *b_hh, /* (4H) */
+                      int B, int T, int I, int H)
+{
+    const int G = 4 * H;
+    FN(linear_forward)(gates, in, w_ih, b_ih, B * T, I, G); /* all steps' x w_ih^T + b_ih at once */
+    for (long r = 0; r < (long)B * T; r++)
+        for (int j = 0; j < G; j++) gates[r * G + j] += b_hh[j];
+    for (int t = 0; t < T; t++) {
+        if (t > 0) /* gates[:,t] += h[:,t-1] w_hh^T */
+            GEMM(0, 1, B, G, H, 1, h + (long)(t - 1) * H, T * H, w_hh, H, 1, gates + (long)t * G, T * G);
+        for (int b = 0; b < B; b++) {
+            real *g = gates + ((long)b * T + t) * G;
+            real *ct = c + ((long)b * T + t) * H, *ht = h + ((long)b * T + t) * H;
+            const real *cp = t > 0 ? ct - H : NULL;
+            for (int j = 0; j < H; j++) {
+                real ig = FN(nn_sigmoid)(g[j]), fg = FN(nn_sigmoid)(g[H + j]);
+                real gg = tanh(g[2 * H + j]), og = FN(nn_sigmoid)(g[3 * H + j]);
+                g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
+                ct[j] = (cp ? fg * cp[j] : 0) + ig * gg;
+                ht[j] = og * tanh(ct[j]);
+            }
+        }
+    }
+}
+
+void FN(lstm_backward)(real *din,         /* (B,T,I) or NULL */
+                       real *dw_ih,       /* (4H,I) */
+                       real *dw_hh,       /* (4H,H) */
+                       real *db_ih,       /* (4H) */
+                       real *db_hh,       /* (4H) */
+                       real *dh,          /* (B,T,H) consumed */
+                       real *dgates,      /* (B,T,4H) scratch: gradient of the pre-activations */
+                       real *dc,          /* (B,H) scratch */
+                       const real *h, const real *c, const real *gates, const real *in,
+                       const real *w_ih, const real *w_hh, int B, int T, int I, int H)
+{
+    const int G = 4 * H;
+    memset(dc, 0, sizeof(real) * B * H);
+    for (int t = T - 1; t >= 0; t--) {
+        for (int b = 0; b < B; b++) {
+            const real *g = gates + ((long)b * T + t) * G;
+            const real *ct = c + ((long)b * T + t) * H, *cp = t > 0 ? ct - H : NULL;
+            const real *dht = dh + ((long)b * T + t) * H;
+            real *dg = dgates + ((long)b * T + t) * G, *dcb = dc + (long)b * H;
+            for (int j = 0; j < H; j++) {
+                real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
+                real tc = tanh(ct[j]);
+                real dct = dcb[j] + dht[j] * og * (1 - tc * tc);
+                real cprev = cp ? cp[j] : 0;
+                dg[j] = dct * gg * ig * (1 - ig);                 /* i */
+                dg[H + j] = dct * cprev * fg * (1 - fg);          /* f */
+                dg[2 * H + j] = dct * ig * (1 - gg * gg);         /* g */
+                dg[3 * H + j] = dht[j] * tc * og * (1 - og);      /* o */
+                dcb[j] = dct * fg;
+            }
+        }
+        if (t > 0) /* dh[:,t-1] += dgates[:,t] w_hh */
+            GEMM(0, 0, B, H, G, 1, dgates + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);
+    }
+    FN(linear_backward)(din, dw_ih, db_ih, dgates, in, w_ih, B * T, I, G);
+    for (long r = 0; r < (long)B * T; r++)
+        for (int j = 0; j < G; j++) db_hh[j] += dgates[r * G + j];
+    /* dw_hh += sum_{b, t>=1} dgates[b,t]^T h[b,t-1]: per sequence, steps 1..T-1
+     * of dgates and steps 0..T-2 of h are contiguous rows. */
+    if (T > 1)
+        for (int b = 0; b < B; b++)
+            GEMM(1, 0, G, H, T - 1, 1, dgates + ((long)b * T + 1) * G, G, h + (long)b * T * H, H, 1, dw_hh, H);
+}
