@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"sim", cmd_sim},
+        {"sim", cmd_sim}, {"candles", cmd_candles}, {"import", cmd_import}, {"gaps", cmd_gaps},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;
