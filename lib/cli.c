@@ -56,24 +56,49 @@ void cli_usage_error(const char *fmt, ...)
     exit(EX_USAGE);
 }
 
+/* The "--name" part of the argument getopt_long just finished, or NULL when
+ * that argument is not a long option. getopt_long has moved optind past it
+ * (operands before it are permuted, so the index before the call is not it). */
+static const char *long_arg(int argc, char **argv, char *buf, size_t n)
+{
+    if (optind < 1 || optind > argc) return NULL;
+    const char *a = argv[optind - 1];
+    if (strncmp(a, "--", 2) != 0) return NULL;
+    snprintf(buf, n, "%.*s", (int)strcspn(a, "="), a);
+    return buf;
+}
+
+static int known_val(const struct cli_opt *opts, int val)
+{
+    for (int i = 0; opts[i].name; i++)
+        if (opts[i].val == val) return 1;
+    return 0;
+}
+
 int cli_next(int argc, char **argv, const struct cli_opt *opts, const char *synopsis)
 {
     build(opts);
     opterr = 0;
-    int prev = optind ? optind : 1;
     int c = getopt_long(argc, argv, shortopts, longopts, NULL);
     if (c == 'h' || c == CLI_HELP) {
         cli_usage(stdout, synopsis, opts);
         close_stdout();
         exit(0);
     }
+    char buf[128];
+    const char *name;
     if (c == '?') {
-        if (optopt && optopt < 256) cli_usage_error("unknown option '-%c'", optopt);
-        cli_usage_error("unknown option '%s'", prev < argc ? argv[prev] : "?");
+        /* optopt: 0 for an unknown long option, the option's val for a flag
+         * given "=value", the letter for an unknown short option. */
+        name = long_arg(argc, argv, buf, sizeof buf);
+        if (optopt == 0) cli_usage_error("unknown option '%s'", name ? name : "?");
+        if (known_val(opts, optopt) && name) cli_usage_error("option '%s' takes no argument", name);
+        cli_usage_error("unknown option '-%c'", optopt);
     }
     if (c == ':') {
-        const char *name = prev < argc ? argv[prev] : "?";
-        cli_usage_error("option '%s' needs an argument", name);
+        name = long_arg(argc, argv, buf, sizeof buf);
+        if (name) cli_usage_error("option '%s' needs an argument", name);
+        cli_usage_error("option '-%c' needs an argument", optopt);
     }
     return c;
 }
