@@ -1,0 +1,119 @@
+/* train.h: kml-train's pieces: the model interface shared by the linear
+ * baseline and lib/nn's deep models, the training loop with early stopping,
+ * evaluation, the hyper-parameter search, walk-forward and plots.
+ *
+ * Dimensions: N rows, B batch, T window, F features, C = 3 classes. */
+#ifndef KML_TRAIN_TRAIN_H
+#define KML_TRAIN_TRAIN_H
+
+#include <cJSON.h>
+#include <stdint.h>
+
+#include "progress.h"
+#include "rng.h"
+#include "train/dataset.h"
+#include "train/metrics.h"
+
+/* Hyper-parameters of one training run. */
+typedef struct {
+    char arch[16];
+    int T, H, layers;
+    float dropout;
+    float lr, weight_decay, clip;
+    int batch, epochs, patience;
+    uint64_t seed;
+    double f_train, f_val; /* split fractions (test is the rest) */
+    int purge;             /* rows between the parts; >= the label horizon */
+} train_cfg;
+
+/* A trainable model: the linear baseline or a lib/nn network. */
+typedef struct model model;
+struct model {
+    char arch[16];
+    int T; /* the window the model reads (1 for linear) */
+    /* Added to the logits at prediction: -log(class weight), which undoes the
+     * class weighting of training (prior-shift correction), so the
+     * probabilities estimate the true class frequencies again. */
+    float offset[3];
+    void *impl;
+    float (*step)(model *m, const float *x, const int *y, const float *w, int B, float lr, rng_t *rng);
+    float (*eval_loss)(model *m, const float *x, const int *y, const float *w, int B);
+    void (*predict)(model *m, const float *x, int B, float *logits);
+    void (*snapshot)(model *m); /* remember the current parameters as the best */
+    void (*restore)(model *m);  /* go back to the remembered parameters */
+    /* Save with meta (object of JSON-text strings; "config" added here). */
+    void (*save)(model *m, const char *path, const cJSON *meta);
+    cJSON *(*config_json)(model *m); /* the architecture's config (arch, T, F, H, ...) */
+    void (*destroy)(model *m);
+    size_t nparams;
+};
+
+/* Whether arch names a deep model that this build can train. */
+int deep_available(void);
+model *linear_model_create(const train_cfg *c, int F);
+/* A lib/nn model; dies EX_USAGE for an invalid configuration. */
+model *deep_model_create(const train_cfg *c, int F, const char *tmpdir);
+model *model_create(const train_cfg *c, int F, const char *tmpdir);
+
+/* What the training loop sees: scaled rows and the sample ranges. */
+typedef struct {
+    const float *xs;  /* (N, F) scaled */
+    const int *y;     /* (N) */
+    int F;
+    long tr0, tr1, va0, va1; /* sample (window end) rows */
+    float cw[3];      /* class weights */
+} fit_data;
+
+typedef struct {
+    int epochs_run, best_epoch;
+    double best_val;
+    double *train_loss, *val_loss; /* (epochs_run) */
+    double seconds, samples_per_s;
+} fit_result;
+
+/* Train m on fd: shuffled mini-batches, warm-up + cosine learning rate,
+ * early stopping on validation loss; m holds the best epoch's parameters on
+ * return. log_arch non-NULL: every epoch goes to logs/ml_training.log. */
+void fit(model *m, const train_cfg *c, const fit_data *fd, fit_result *r, int quiet, const char *log_tag);
+void fit_result_free(fit_result *r);
+/* Weighted validation loss of rows [a, b). */
+double eval_loss_rows(model *m, const float *xs, const int *y, int F, long a, long b, const float *cw);
+/* Set m->offset from the training class weights. */
+void model_set_prior_correction(model *m, const float cw[3]);
+/* Class probabilities (b-a, 3) of sample rows [a, b) into p (offset applied). */
+void predict_rows(model *m, const float *xs, int F, long a, long b, double *p);
+
+/* Options of the whole tool that the pieces read. */
+typedef struct {
+    const char *input;
+    const char *outdir;
+    const char *source;   /* "real", "synthetic" or "unknown" */
+    const char *pair;
+    int force, quiet, visualize, extreme;
+    double fee;           /* round-trip fee as a log return, for hit_rate */
+    kml_load_opts load;
+    const char *labels_note; /* JSON text describing the labels learnt */
+    /* --optimize */
+    int trials, jobs;
+    double time_budget;
+    const char *space;
+    /* walk-forward */
+    double train_days, step_days;
+} train_opts;
+
+/* Train one architecture on d (or keep the unchanged model); returns the
+ * result object printed on stdout (caller deletes). */
+cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d, const char *data_hash);
+/* The SHA-256 of the data actually used (times, features, labels, returns). */
+void dataset_hash(const kml_dataset *d, char hex[65]);
+
+/* --optimize: search, write the trial table and the best config, return the best cfg. */
+void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const kml_dataset *d);
+/* Walk-forward predictions on stdout. */
+void walk_forward(const train_cfg *c, const char *const *archs, int narch, const train_opts *o,
+                  const kml_dataset *d);
+/* gnuplot PNGs; returns the array of paths written (caller deletes). */
+cJSON *plot_all(const char *outdir, const char *arch, const fit_result *fr, const double *p, const int *y,
+                const double *ret, long n);
+
+#endif
