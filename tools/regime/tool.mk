@@ -1,0 +1,2 @@
+regime_PKGS := openblas
+regime_LDLIBS := -llapacke -lpthread
