@@ -43,7 +43,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"sim", cmd_sim}, {"candles", cmd_candles}, {"import", cmd_import}, {"gaps", cmd_gaps},
+        {"sim", cmd_sim},   {"candles", cmd_candles}, {"import", cmd_import}, {"gaps", cmd_gaps},
+        {"ohlc", cmd_ohlc}, {"trades", cmd_trades},   {"pairs", cmd_pairs},   {"update", cmd_update},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;
