@@ -2,6 +2,7 @@
 #include "jsonl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -102,10 +103,20 @@ void jsonl_write(FILE *f, const cJSON *obj)
 
 cJSON *json_add_num(cJSON *obj, const char *key, double x)
 {
-    /* cJSON prints up to 17 significant digits, enough to round-trip a double;
-     * non-finite numbers become null (JSON has no NaN). */
+    /* cJSON prints "%1.15g" and keeps it when it reads back within a relative
+     * DBL_EPSILON, which is not exact (1.7736034309720299e+239 is printed as
+     * 1.77360343097203e+239). So the number goes in as raw text from
+     * fmt_double, which reads back exactly; valuedouble/valueint are set too
+     * for code that reads the object before printing it. Non-finite numbers
+     * become null (JSON has no NaN). */
     if (!isfinite(x)) return cJSON_AddNullToObject(obj, key);
-    return cJSON_AddNumberToObject(obj, key, x);
+    char buf[32];
+    cJSON *v = cJSON_AddRawToObject(obj, key, fmt_double(buf, x));
+    if (v) {
+        v->valuedouble = x;
+        v->valueint = x >= INT_MAX ? INT_MAX : x <= (double)INT_MIN ? INT_MIN : (int)x;
+    }
+    return v;
 }
 
 cJSON *json_parse_located(const char *text, const char *name)
