@@ -73,4 +73,14 @@ float nn_lr_at(float base_lr, long step, long warmup_steps, long total_steps);
 int nn_save(const nn_model *m, const char *path, const cJSON *meta);
 nn_model *nn_load(const char *path, cJSON **meta);
 
+/* Added by lib/nn (beyond the first contract): configuration checks and the
+ * JSON form written to a model file's "config" metadata. nn_config_check
+ * returns -1 with a message in err (n bytes) for an invalid configuration;
+ * nn_config_json returns a new object (caller deletes); nn_config_from_json
+ * fills cfg from such an object (missing hyper-parameters take the arch's
+ * defaults; arch, T, F, H are required) or returns -1 with a message. */
+int nn_config_check(const nn_config *cfg, char *err, size_t n);
+cJSON *nn_config_json(const nn_config *cfg);
+int nn_config_from_json(nn_config *cfg, const cJSON *j, char *err, size_t n);
+
 #endif
