@@ -1,6 +1,7 @@
 /* t.c: implementation of the unit-test runner (see t.h). */
 #include "t.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
