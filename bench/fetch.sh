@@ -41,7 +41,7 @@ read -r rss_awk t_awk < <(measure "$tmp/c_awk.csv" awk -F, 'NR > 1 { b = int($1 
         END { if (n) print cur "," o "," h "," l "," c "," v "," n }' "$tmp/big.csv")
 
 # the two must agree on the candles they made (count column)
-if [ "$(tail -n +2 "$tmp/c_big.csv" | cut -d, -f8 | paste -sd+ | bc)" != "$big" ]; then
+if [ "$(tail -n +2 "$tmp/c_big.csv" | awk -F, '{ s += $8 } END { print s }')" != "$big" ]; then
     echo "kml-fetch candles: the candles do not count $big trades" >&2
     exit 1
 fi
