@@ -1,0 +1,777 @@
+/* feat.c: the feature and label engine (see feat.h and docs/features.md). */
+#include "ta/feat.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ta/ta.h"
+#include "util.h"
+
+/* ---- the feature table ---- */
+
+static feat_info table[F_COUNT] = {
+    [F_RET_1] = {"ret_1", 1, 0, 1},
+    [F_RET_2] = {"ret_2", 2, 0, 1},
+    [F_RET_4] = {"ret_4", 4, 0, 1},
+    [F_RET_8] = {"ret_8", 8, 0, 1},
+    [F_RET_16] = {"ret_16", 16, 0, 1},
+    [F_RET_24] = {"ret_24", 24, 0, 1},
+    [F_RV_12] = {"rv_12", 12, 0, 1},
+    [F_RV_24] = {"rv_24", 24, 0, 1},
+    [F_RV_72] = {"rv_72", 72, 0, 1},
+    [F_PARK_24] = {"park_24", 23, 0, 1},
+    [F_GK_24] = {"gk_24", 23, 0, 1},
+    [F_RSI_14] = {"rsi_14", 14, -1, 1},
+    [F_NATR_14] = {"natr_14", 14, -1, 1},
+    [F_ADX_14] = {"adx_14", 27, -1, 1},
+    [F_PLUS_DI_14] = {"plus_di_14", 14, -1, 1},
+    [F_MINUS_DI_14] = {"minus_di_14", 14, -1, 1},
+    [F_CCI_20] = {"cci_20", 19, 0, 1},
+    [F_WILLR_14] = {"willr_14", 13, 0, 1},
+    [F_MFI_14] = {"mfi_14", 14, 0, 1},
+    [F_ROC_10] = {"roc_10", 10, 0, 1},
+    [F_STOCH_K] = {"stoch_k", 17, 0, 1},
+    [F_STOCH_D] = {"stoch_d", 17, 0, 1},
+    [F_BB_PCTB_20] = {"bb_pctb_20", 19, 0, 1},
+    [F_BB_WIDTH_20] = {"bb_width_20", 19, 0, 1},
+    [F_MACD_N] = {"macd_n", 33, -1, 1},
+    [F_MACD_SIGNAL_N] = {"macd_signal_n", 33, -1, 1},
+    [F_MACD_HIST_N] = {"macd_hist_n", 33, -1, 1},
+    [F_EMA_RATIO_12] = {"ema_ratio_12", 11, -1, 1},
+    [F_EMA_RATIO_26] = {"ema_ratio_26", 25, -1, 1},
+    [F_EMA_RATIO_50] = {"ema_ratio_50", 49, -1, 1},
+    [F_EMA_RATIO_200] = {"ema_ratio_200", 199, -1, 0},
+    [F_OBV_Z_24] = {"obv_z_24", 47, 0, 1},
+    [F_VOL_Z_24] = {"vol_z_24", 23, 0, 1},
+    [F_VWAP_DEV] = {"vwap_dev", 0, 0, 1},
+    [F_DONCHIAN_POS_20] = {"donchian_pos_20", 19, 0, 1},
+    [F_HOUR_SIN] = {"hour_sin", 0, 0, 1},
+    [F_HOUR_COS] = {"hour_cos", 0, 0, 1},
+    [F_DOW_SIN] = {"dow_sin", 0, 0, 1},
+    [F_DOW_COS] = {"dow_cos", 0, 0, 1},
+};
+
+/* Warm-ups of the recursive features (bars beyond the lookback). Each is the
+ * number of bars over which the slowest recursion in the feature forgets its
+ * start to FEAT_WARMUP_TOL. ADX smooths an already smoothed quantity (DX of
+ * Wilder sums), so its start error decays like k (1 - 1/14)^k: three more
+ * decades cover the factor k. MACD's signal line smooths the MACD line again:
+ * two more decades. */
+static int w_wilder, w_adx, w_macd, w_ema12, w_ema26, w_ema50, w_ema200;
+
+static void init_table(void)
+{
+    static int done;
+    if (done) return;
+    done = 1;
+    w_wilder = ta_warmup(1.0 / 14, FEAT_WARMUP_TOL);
+    w_adx = ta_warmup(1.0 / 14, FEAT_WARMUP_TOL * 1e-3);
+    w_macd = ta_warmup(2.0 / 27, FEAT_WARMUP_TOL * 1e-2);
+    w_ema12 = ta_warmup(2.0 / 13, FEAT_WARMUP_TOL);
+    w_ema26 = ta_warmup(2.0 / 27, FEAT_WARMUP_TOL);
+    w_ema50 = ta_warmup(2.0 / 51, FEAT_WARMUP_TOL);
+    w_ema200 = ta_warmup(2.0 / 201, FEAT_WARMUP_TOL);
+    table[F_RSI_14].warmup = table[F_NATR_14].warmup = w_wilder;
+    table[F_PLUS_DI_14].warmup = table[F_MINUS_DI_14].warmup = table[F_ADX_14].warmup = w_adx;
+    table[F_MACD_N].warmup = table[F_MACD_SIGNAL_N].warmup = table[F_MACD_HIST_N].warmup = w_macd;
+    table[F_EMA_RATIO_12].warmup = w_ema12;
+    table[F_EMA_RATIO_26].warmup = w_ema26;
+    table[F_EMA_RATIO_50].warmup = w_ema50;
+    table[F_EMA_RATIO_200].warmup = w_ema200;
+    /* The lookbacks above are the indicators' own, checked here once. */
+    ASSERT(table[F_RSI_14].lookback == ta_rsi_lookback(14, 0));
+    ASSERT(table[F_NATR_14].lookback == ta_atr_lookback(14, 0));
+    ASSERT(table[F_ADX_14].lookback == ta_adx_lookback(14, 0));
+    ASSERT(table[F_PLUS_DI_14].lookback == ta_di_lookback(14, 0));
+    ASSERT(table[F_CCI_20].lookback == ta_cci_lookback(20));
+    ASSERT(table[F_WILLR_14].lookback == ta_willr_lookback(14));
+    ASSERT(table[F_MFI_14].lookback == ta_mfi_lookback(14));
+    ASSERT(table[F_ROC_10].lookback == ta_roc_lookback(10));
+    ASSERT(table[F_STOCH_K].lookback == ta_stoch_lookback(14, 3, 3));
+    ASSERT(table[F_BB_PCTB_20].lookback == ta_bbands_lookback(20));
+    ASSERT(table[F_MACD_N].lookback == ta_macd_lookback(12, 26, 9, 0));
+    ASSERT(table[F_EMA_RATIO_200].lookback == ta_ema_lookback(200, 0));
+    ASSERT(table[F_PARK_24].lookback == ta_rangevol_lookback(24));
+    ASSERT(table[F_VOL_Z_24].lookback == ta_zscore_lookback(24));
+    ASSERT(table[F_RV_24].lookback == 1 + ta_stddev_lookback(24));
+    ASSERT(table[F_OBV_Z_24].lookback == 24 + ta_zscore_lookback(24));
+    ASSERT(table[F_DONCHIAN_POS_20].lookback == ta_hilo_lookback(20));
+}
+
+const feat_info *feat_info_of(int id)
+{
+    ASSERT(id >= 0 && id < F_COUNT);
+    init_table();
+    return &table[id];
+}
+
+int feat_find(const char *name)
+{
+    for (int i = 0; i < F_COUNT; i++)
+        if (!strcmp(table[i].name, name)) return i;
+    return -1;
+}
+
+int feat_default_set(int *ids)
+{
+    int n = 0;
+    for (int i = 0; i < F_COUNT; i++)
+        if (table[i].in_default) ids[n++] = i;
+    return n;
+}
+
+int feat_first_row(const int *ids, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        const feat_info *f = feat_info_of(ids[i]);
+        if (f->lookback + f->warmup > m) m = f->lookback + f->warmup;
+    }
+    return m;
+}
+
+void feat_opts_default(feat_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->nsel = feat_default_set(o->sel);
+    o->interval = 0;
+    o->max_gap = 0;
+    o->horizon = 4;
+    o->flat_fee = 2 * 0.0026;
+    o->upper = (feat_dist){0, 1};
+    o->lower = (feat_dist){0, 1};
+    o->maint_margin = 0.004;
+}
+
+int feat_parse_dist(const char *s, feat_dist *d)
+{
+    size_t n = strlen(s);
+    int vol = n > 1 && s[n - 1] == 'v';
+    char buf[64];
+    if (n == 0 || n >= sizeof buf) return -1;
+    memcpy(buf, s, n + 1);
+    if (vol) buf[n - 1] = 0;
+    double x;
+    if (parse_double(buf, &x) != 0 || !(x > 0)) return -1;
+    if (!vol && x >= 1) return -1;
+    d->frac = vol ? 0 : x;
+    d->vol = vol ? x : 0;
+    return 0;
+}
+
+int feat_nlabels(const feat_opts *o)
+{
+    return o->labels ? (o->barrier ? 4 : 2) : 0;
+}
+
+const char *feat_label_name(const feat_opts *o, int i)
+{
+    static char buf[32];
+    switch (i) {
+    case 0: snprintf(buf, sizeof buf, "y_ret_%d", o->horizon); return buf;
+    case 1: return "y_class";
+    /* With --leverage the barrier labels carry the leverage in their name
+     * (y_tb_lev85), so label sets for several leverages can sit side by side
+     * and kml-train --extreme-leverage finds the one it asks for. */
+    case 2:
+        if (o->leverage > 0) snprintf(buf, sizeof buf, "y_tb_lev%g", o->leverage);
+        else return "y_tb";
+        return buf;
+    case 3:
+        if (o->leverage > 0) snprintf(buf, sizeof buf, "y_tb_lev%g_bars", o->leverage);
+        else return "y_tb_bars";
+        return buf;
+    }
+    ASSERT(0 && "no such label");
+    return NULL;
+}
+
+int64_t feat_infer_interval(const int64_t *t, long n)
+{
+    if (n < 2) return 0;
+    long m = n - 1;
+    int64_t *d = xmalloc(m * sizeof *d);
+    for (long i = 0; i < m; i++) d[i] = t[i + 1] - t[i];
+    /* sort (insertion sort is enough for the few hundred spacings asked) */
+    for (long i = 1; i < m; i++) {
+        int64_t x = d[i];
+        long j = i;
+        while (j > 0 && d[j - 1] > x) d[j] = d[j - 1], j--;
+        d[j] = x;
+    }
+    int64_t best = 0;
+    long bestc = 0;
+    for (long i = 0; i < m;) {
+        long j = i;
+        while (j < m && d[j] == d[i]) j++;
+        if (d[i] > 0 && j - i > bestc) best = d[i], bestc = j - i;
+        i = j;
+    }
+    free(d);
+    return best;
+}
+
+/* ---- the engine ---- */
+
+typedef struct {
+    int64_t time;
+    long index, bar;     /* input index; bar number within the segment */
+    double close, upper, lower, volh;
+    int tb, tb_bars;     /* tb < 0: no barrier touched yet */
+    double *f;           /* nsel values */
+} pending;
+
+struct feat_engine {
+    feat_opts o;
+    feat_emit_fn emit;
+    void *ctx;
+    feat_stats st;
+    int need[F_COUNT];    /* must be defined for a row */
+    /* indicators */
+    ta_ring closes;       /* last 25 closes, for returns */
+    ta_stddev rv12, rv24, rv72;
+    ta_rangevol park, gk;
+    ta_rsi rsi;
+    ta_atr atr;
+    ta_dmi dmi;
+    ta_cci cci;
+    ta_willr willr;
+    ta_mfi mfi;
+    ta_roc roc;
+    ta_stoch stoch;
+    ta_bbands bb;
+    ta_macd macd;
+    ta_ema ema12, ema26, ema50, ema200;
+    ta_ring obv;          /* signed volumes, 24 */
+    ta_zscore obvz, volz;
+    ta_hilo don;
+    /* the current bar's values */
+    double v[F_COUNT];
+    int def[F_COUNT];
+    /* segment */
+    long segbar;          /* bars seen in the segment */
+    int have_prev;
+    feat_bar prev;
+    long next_index;      /* index of the next input bar */
+    /* labels */
+    pending *q;
+    int qcap, qhead, qlen;
+    double *qf;           /* storage for the queue's features */
+    double y[4];
+};
+
+static void engine_reset(feat_engine *e)
+{
+    ta_ring_clear(&e->closes);
+    ta_stddev_reset(&e->rv12);
+    ta_stddev_reset(&e->rv24);
+    ta_stddev_reset(&e->rv72);
+    ta_rangevol_reset(&e->park);
+    ta_rangevol_reset(&e->gk);
+    ta_rsi_reset(&e->rsi);
+    ta_atr_reset(&e->atr);
+    ta_dmi_reset(&e->dmi);
+    ta_cci_reset(&e->cci);
+    ta_willr_reset(&e->willr);
+    ta_mfi_reset(&e->mfi);
+    ta_roc_reset(&e->roc);
+    ta_stoch_reset(&e->stoch);
+    ta_bbands_reset(&e->bb);
+    ta_macd_reset(&e->macd);
+    ta_ema_reset(&e->ema12);
+    ta_ema_reset(&e->ema26);
+    ta_ema_reset(&e->ema50);
+    ta_ema_reset(&e->ema200);
+    ta_ring_clear(&e->obv);
+    ta_zscore_reset(&e->obvz);
+    ta_zscore_reset(&e->volz);
+    ta_hilo_reset(&e->don);
+    e->segbar = 0;
+    e->qlen = 0;
+}
+
+feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
+{
+    init_table();
+    ASSERT(o->nsel >= 1 && o->nsel <= F_COUNT && o->horizon >= 1);
+    feat_engine *e = xcalloc(1, sizeof *e);
+    e->o = *o;
+    e->emit = emit;
+    e->ctx = ctx;
+    for (int i = 0; i < o->nsel; i++) e->need[o->sel[i]] = 1;
+    /* Labels that scale with volatility need rv_24 on the row. */
+    if (o->labels && (o->flat_vol > 0 || (o->barrier && (o->upper.vol > 0 || (o->leverage <= 0 && o->lower.vol > 0)))))
+        e->need[F_RV_24] = 1;
+    ta_ring_init(&e->closes, 25);
+    ta_stddev_init(&e->rv12, 12, 1);
+    ta_stddev_init(&e->rv24, 24, 1);
+    ta_stddev_init(&e->rv72, 72, 1);
+    ta_parkinson_init(&e->park, 24);
+    ta_garman_klass_init(&e->gk, 24);
+    ta_rsi_init(&e->rsi, 14, w_wilder);
+    ta_atr_init(&e->atr, 14, w_wilder);
+    ta_dmi_init(&e->dmi, 14, w_adx);
+    ta_cci_init(&e->cci, 20);
+    ta_willr_init(&e->willr, 14);
+    ta_mfi_init(&e->mfi, 14);
+    ta_roc_init(&e->roc, 10);
+    ta_stoch_init(&e->stoch, 14, 3, 3);
+    ta_bbands_init(&e->bb, 20, 2.0);
+    ta_macd_init(&e->macd, 12, 26, 9, w_macd);
+    ta_ema_init(&e->ema12, 12, w_ema12);
+    ta_ema_init(&e->ema26, 26, w_ema26);
+    ta_ema_init(&e->ema50, 50, w_ema50);
+    ta_ema_init(&e->ema200, 200, w_ema200);
+    ta_ring_init(&e->obv, 24);
+    ta_zscore_init(&e->obvz, 24);
+    ta_zscore_init(&e->volz, 24);
+    ta_hilo_init(&e->don, 20);
+    if (o->labels) {
+        e->qcap = o->horizon + 1;
+        e->q = xcalloc(e->qcap, sizeof *e->q);
+        e->qf = xcalloc((size_t)e->qcap * o->nsel, sizeof *e->qf);
+        for (int i = 0; i < e->qcap; i++) e->q[i].f = e->qf + (size_t)i * o->nsel;
+    }
+    engine_reset(e);
+    return e;
+}
+
+void feat_free(feat_engine *e)
+{
+    if (!e) return;
+    ta_ring_free(&e->closes);
+    ta_stddev_free(&e->rv12);
+    ta_stddev_free(&e->rv24);
+    ta_stddev_free(&e->rv72);
+    ta_rangevol_free(&e->park);
+    ta_rangevol_free(&e->gk);
+    ta_cci_free(&e->cci);
+    ta_willr_free(&e->willr);
+    ta_mfi_free(&e->mfi);
+    ta_roc_free(&e->roc);
+    ta_stoch_free(&e->stoch);
+    ta_bbands_free(&e->bb);
+    ta_ring_free(&e->obv);
+    ta_zscore_free(&e->obvz);
+    ta_zscore_free(&e->volz);
+    ta_hilo_free(&e->don);
+    free(e->q);
+    free(e->qf);
+    free(e);
+}
+
+const feat_stats *feat_get_stats(const feat_engine *e) { return &e->st; }
+
+/* Compute every feature of bar b, the segbar-th of its segment; e->def says
+ * which are defined. Only past and current bars enter. */
+static void compute(feat_engine *e, const feat_bar *b)
+{
+    double *v = e->v;
+    int *def = e->def;
+    memset(def, 0, sizeof e->def);
+    double c = b->close, x, y, z;
+    int have_prev = e->closes.len > 0;
+    double pc = have_prev ? ta_ring_ago(&e->closes, 0) : 0;
+    ta_ring_push(&e->closes, c);
+
+    static const int rets[6] = {1, 2, 4, 8, 16, 24};
+    for (int i = 0; i < 6; i++)
+        if (e->closes.len > rets[i]) {
+            v[F_RET_1 + i] = log(c / ta_ring_ago(&e->closes, rets[i]));
+            def[F_RET_1 + i] = 1;
+        }
+    if (have_prev) {
+        double r1 = log(c / pc);
+        def[F_RV_12] = ta_stddev_update(&e->rv12, r1, &v[F_RV_12]);
+        def[F_RV_24] = ta_stddev_update(&e->rv24, r1, &v[F_RV_24]);
+        def[F_RV_72] = ta_stddev_update(&e->rv72, r1, &v[F_RV_72]);
+        /* On-balance volume: its 24-bar change is the sum of the last 24
+         * signed volumes, independent of where the cumulative sum began. */
+        ta_ring_push(&e->obv, c > pc ? b->volume : c < pc ? -b->volume : 0.0);
+        if (e->obv.len == 24) def[F_OBV_Z_24] = ta_zscore_update(&e->obvz, ta_ring_sum(&e->obv, 24), &v[F_OBV_Z_24]);
+    }
+    def[F_PARK_24] = ta_parkinson_update(&e->park, b->high, b->low, &v[F_PARK_24]);
+    def[F_GK_24] = ta_garman_klass_update(&e->gk, b->open, b->high, b->low, c, &v[F_GK_24]);
+    def[F_RSI_14] = ta_rsi_update(&e->rsi, c, &v[F_RSI_14]);
+    def[F_NATR_14] = ta_natr_update(&e->atr, b->high, b->low, c, &v[F_NATR_14]);
+    int m = ta_dmi_update(&e->dmi, b->high, b->low, c, &v[F_PLUS_DI_14], &v[F_MINUS_DI_14], &v[F_ADX_14]);
+    def[F_PLUS_DI_14] = def[F_MINUS_DI_14] = m & 1;
+    def[F_ADX_14] = (m & 2) != 0;
+    def[F_CCI_20] = ta_cci_update(&e->cci, b->high, b->low, c, &v[F_CCI_20]);
+    def[F_WILLR_14] = ta_willr_update(&e->willr, b->high, b->low, c, &v[F_WILLR_14]);
+    def[F_MFI_14] = ta_mfi_update(&e->mfi, b->high, b->low, c, b->volume, &v[F_MFI_14]);
+    def[F_ROC_10] = ta_roc_update(&e->roc, c, &v[F_ROC_10]);
+    def[F_STOCH_K] = def[F_STOCH_D] = ta_stoch_update(&e->stoch, b->high, b->low, c, &v[F_STOCH_K], &v[F_STOCH_D]);
+    if (ta_bbands_update(&e->bb, c, &x, &y, &z)) {
+        /* A window of equal closes has no band: %b is the middle, width 0. */
+        double w = x - z;
+        int flat = !(w > 1e-12 * fabs(y));
+        v[F_BB_PCTB_20] = flat ? 0.5 : (c - z) / w;
+        v[F_BB_WIDTH_20] = flat ? 0.0 : w / y;
+        def[F_BB_PCTB_20] = def[F_BB_WIDTH_20] = 1;
+    }
+    if (ta_macd_update(&e->macd, c, &x, &y, &z)) {
+        v[F_MACD_N] = x / c;
+        v[F_MACD_SIGNAL_N] = y / c;
+        v[F_MACD_HIST_N] = z / c;
+        def[F_MACD_N] = def[F_MACD_SIGNAL_N] = def[F_MACD_HIST_N] = 1;
+    }
+    if ((def[F_EMA_RATIO_12] = ta_ema_update(&e->ema12, c, &x))) v[F_EMA_RATIO_12] = c / x - 1;
+    if ((def[F_EMA_RATIO_26] = ta_ema_update(&e->ema26, c, &x))) v[F_EMA_RATIO_26] = c / x - 1;
+    if ((def[F_EMA_RATIO_50] = ta_ema_update(&e->ema50, c, &x))) v[F_EMA_RATIO_50] = c / x - 1;
+    if ((def[F_EMA_RATIO_200] = ta_ema_update(&e->ema200, c, &x))) v[F_EMA_RATIO_200] = c / x - 1;
+    def[F_VOL_Z_24] = ta_zscore_update(&e->volz, b->volume, &v[F_VOL_Z_24]);
+    /* Without a VWAP (Kraken's OHLCVT files have none), the typical price. */
+    double vw = isnan(b->vwap) ? (b->high + b->low + c) / 3 : b->vwap;
+    v[F_VWAP_DEV] = c / vw - 1;
+    def[F_VWAP_DEV] = 1;
+    if ((def[F_DONCHIAN_POS_20] = ta_hilo_update(&e->don, b->high, b->low, &x, &y)))
+        v[F_DONCHIAN_POS_20] = x > y ? (c - y) / (x - y) : 0.5;
+    int64_t sod = ((b->time % 86400) + 86400) % 86400;
+    int64_t day = (b->time - sod) / 86400;
+    int dow = (int)(((day + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
+    double ah = 2 * M_PI * (double)sod / 86400, ad = 2 * M_PI * dow / 7;
+    v[F_HOUR_SIN] = sin(ah);
+    v[F_HOUR_COS] = cos(ah);
+    v[F_DOW_SIN] = sin(ad);
+    v[F_DOW_COS] = cos(ad);
+    def[F_HOUR_SIN] = def[F_HOUR_COS] = def[F_DOW_SIN] = def[F_DOW_COS] = 1;
+}
+
+static void emit_row(feat_engine *e, int64_t time, long index, double close, const double *f, const double *y)
+{
+    feat_row r = {time, index, close, f, y};
+    e->st.rows++;
+    e->emit(e->ctx, &r);
+}
+
+/* Advance the label queue by bar b (real or synthetic): barrier touches, then
+ * the rows whose horizon ends on this bar are complete and go out, in order. */
+static void labels_step(feat_engine *e, const feat_bar *b)
+{
+    int h = e->o.horizon;
+    for (int k = 0; k < e->qlen; k++) {
+        pending *p = &e->q[(e->qhead + k) % e->qcap];
+        int bars = (int)(e->segbar - p->bar);
+        /* The lower barrier is tested first: when one bar reaches both, the
+         * adverse touch (a liquidation) is assumed to have come first. */
+        if (p->tb < 0) {
+            if (b->low <= p->lower) p->tb = 0, p->tb_bars = bars;
+            else if (b->high >= p->upper) p->tb = 2, p->tb_bars = bars;
+        }
+    }
+    while (e->qlen > 0) {
+        pending *p = &e->q[e->qhead];
+        if (e->segbar - p->bar < h) break;
+        double r = b->close / p->close - 1, th = e->o.flat_vol > 0 ? e->o.flat_vol * p->volh : e->o.flat_fee;
+        e->y[0] = log(b->close / p->close);
+        e->y[1] = r > th ? 2 : r < -th ? 0 : 1;
+        e->y[2] = p->tb < 0 ? 1 : p->tb;
+        e->y[3] = p->tb < 0 ? h : p->tb_bars;
+        emit_row(e, p->time, p->index, p->close, p->f, e->y);
+        e->qhead = (e->qhead + 1) % e->qcap;
+        e->qlen--;
+    }
+}
+
+static void enqueue(feat_engine *e, const feat_bar *b, long index)
+{
+    ASSERT(e->qlen < e->qcap);
+    pending *p = &e->q[(e->qhead + e->qlen++) % e->qcap];
+    p->time = b->time;
+    p->index = index;
+    p->bar = e->segbar - 1; /* step() has counted this bar already */
+    p->close = b->close;
+    p->volh = e->def[F_RV_24] ? e->v[F_RV_24] * sqrt((double)e->o.horizon) : 0;
+    double u = e->o.upper.frac > 0 ? e->o.upper.frac : e->o.upper.vol * p->volh;
+    double l = e->o.leverage > 0 ? 1 / e->o.leverage - e->o.maint_margin
+             : e->o.lower.frac > 0 ? e->o.lower.frac : e->o.lower.vol * p->volh;
+    p->upper = b->close * (1 + u);
+    p->lower = b->close * (1 - l);
+    p->tb = -1;
+    p->tb_bars = 0;
+    for (int i = 0; i < e->o.nsel; i++) p->f[i] = e->v[e->o.sel[i]];
+}
+
+/* One bar through the engine: real bars may become rows, synthetic ones not. */
+static void step(feat_engine *e, const feat_bar *b, int real, long index)
+{
+    if (e->o.labels) labels_step(e, b);
+    compute(e, b);
+    e->segbar++;
+    if (!real) return;
+    for (int i = 0; i < F_COUNT; i++)
+        if (e->need[i] && !e->def[i]) return;
+    if (e->o.labels) {
+        enqueue(e, b, index);
+        return;
+    }
+    double f[F_COUNT];
+    for (int i = 0; i < e->o.nsel; i++) f[i] = e->v[e->o.sel[i]];
+    emit_row(e, b->time, index, b->close, f, NULL);
+}
+
+int feat_push(feat_engine *e, const feat_bar *b)
+{
+    if (e->have_prev) {
+        int64_t dt = b->time - e->prev.time;
+        if (dt <= 0) return FEAT_EORDER;
+        int64_t iv = e->o.interval;
+        if (iv > 0) {
+            if (dt % iv) return FEAT_EGRID;
+            int64_t missing = dt / iv - 1;
+            if (missing > 0) {
+                e->st.gaps++;
+                if (missing > e->o.max_gap) {
+                    e->st.restarts++;
+                    engine_reset(e);
+                } else if (e->o.fill) {
+                    feat_bar s = {0, e->prev.close, e->prev.close, e->prev.close, e->prev.close, NAN, 0};
+                    for (int64_t k = 1; k <= missing; k++) {
+                        s.time = e->prev.time + k * iv;
+                        step(e, &s, 0, -1);
+                    }
+                    e->st.filled += missing;
+                } else {
+                    e->st.bridged++;
+                }
+            }
+        }
+    }
+    e->st.bars++;
+    step(e, b, 1, e->next_index++);
+    e->prev = *b;
+    e->have_prev = 1;
+    return FEAT_OK;
+}
+
+void feat_finish(feat_engine *e)
+{
+    e->qlen = 0;
+}
+
+/* ---- reading candles ---- */
+
+void feat_cols_init(feat_cols *c, csv_reader *r)
+{
+    c->time = csv_col(r, "time");
+    c->open = csv_col(r, "open");
+    c->high = csv_col(r, "high");
+    c->low = csv_col(r, "low");
+    c->close = csv_col(r, "close");
+    c->volume = csv_col(r, "volume");
+    c->vwap = csv_col_opt(r, "vwap");
+    c->prev = INT64_MIN;
+}
+
+static double positive(csv_reader *r, int col)
+{
+    double x = csv_double(r, col);
+    if (!(x > 0)) csv_die(r, col, "must be positive: \"%s\"", csv_field(r, col));
+    return x;
+}
+
+int feat_read_bar(csv_reader *r, feat_cols *c, feat_bar *b)
+{
+    if (!csv_next(r)) return 0;
+    b->time = csv_time_increasing(r, c->time, &c->prev);
+    b->open = positive(r, c->open);
+    b->high = positive(r, c->high);
+    b->low = positive(r, c->low);
+    b->close = positive(r, c->close);
+    if (b->high < b->open || b->high < b->close)
+        csv_die(r, c->high, "%s is below the bar's open or close", csv_field(r, c->high));
+    if (b->low > b->open || b->low > b->close)
+        csv_die(r, c->low, "%s is above the bar's open or close", csv_field(r, c->low));
+    b->volume = csv_double(r, c->volume);
+    if (b->volume < 0) csv_die(r, c->volume, "must not be negative: \"%s\"", csv_field(r, c->volume));
+    b->vwap = csv_double_or(r, c->vwap, NAN);
+    if (c->vwap >= 0 && !csv_empty(r, c->vwap) && !(b->vwap > 0))
+        csv_die(r, c->vwap, "must be positive: \"%s\"", csv_field(r, c->vwap));
+    return 1;
+}
+
+feat_bar *feat_read_all(const char *path, long *n)
+{
+    csv_reader *r = csv_open(path);
+    feat_cols c;
+    feat_cols_init(&c, r);
+    long cap = 1024, k = 0;
+    feat_bar *b = xmalloc(cap * sizeof *b);
+    for (;;) {
+        if (k == cap) b = xrealloc(b, (cap *= 2) * sizeof *b);
+        if (!feat_read_bar(r, &c, &b[k])) break;
+        k++;
+    }
+    csv_close(r);
+    *n = k;
+    return b;
+}
+
+/* ---- the look-ahead check ---- */
+
+typedef struct {
+    int nf, ny;
+    long n, cap;
+    int64_t *time;
+    long *index;
+    double *f, *y;
+} table_t;
+
+static void table_init(table_t *t, int nf, int ny)
+{
+    memset(t, 0, sizeof *t);
+    t->nf = nf;
+    t->ny = ny;
+}
+
+static void table_free(table_t *t)
+{
+    free(t->time);
+    free(t->index);
+    free(t->f);
+    free(t->y);
+}
+
+static void collect(void *ctx, const feat_row *r)
+{
+    table_t *t = ctx;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 1024;
+        t->time = xrealloc(t->time, t->cap * sizeof *t->time);
+        t->index = xrealloc(t->index, t->cap * sizeof *t->index);
+        t->f = xrealloc(t->f, t->cap * t->nf * sizeof *t->f);
+        if (t->ny) t->y = xrealloc(t->y, t->cap * t->ny * sizeof *t->y);
+    }
+    t->time[t->n] = r->time;
+    t->index[t->n] = r->index;
+    memcpy(t->f + t->n * t->nf, r->f, t->nf * sizeof *t->f);
+    if (t->ny) memcpy(t->y + t->n * t->ny, r->y, t->ny * sizeof *t->y);
+    t->n++;
+}
+
+static void run(const feat_bar *bars, long n, const feat_opts *o, table_t *t)
+{
+    table_init(t, o->nsel, feat_nlabels(o));
+    feat_engine *e = feat_new(o, collect, t);
+    for (long i = 0; i < n; i++) ASSERT(feat_push(e, &bars[i]) == FEAT_OK);
+    feat_finish(e);
+    feat_free(e);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
+int feat_check_lookahead(const feat_bar *bars, long n, const feat_opts *o0, int ncuts, const char *name, FILE *out)
+{
+    feat_opts fo = *o0, lo = *o0;
+    fo.labels = 0;
+    lo.labels = 1;
+    int nf = fo.nsel, ny = feat_nlabels(&lo), h = lo.horizon;
+    table_t G, F;
+    run(bars, n, &fo, &G);
+    run(bars, n, &lo, &F);
+    fprintf(out, "look-ahead check of %s: %ld bars, interval %lld s, %d features, %d labels (horizon %d)\n", name, n,
+            (long long)o0->interval, nf, ny, h);
+    if (G.n == 0 || F.n == 0) {
+        fprintf(out, "FAIL: no row was written (the data are shorter than the warm-up, or gaps restart it: try --fill or --max-gap)\n");
+        table_free(&G);
+        table_free(&F);
+        return 1;
+    }
+    long fails = 0;
+    /* The labelled run must carry the same features as the unlabelled one. */
+    for (long i = 0, j = 0; i < F.n; i++) {
+        while (j < G.n && G.time[j] < F.time[i]) j++;
+        if (j == G.n || G.time[j] != F.time[i] || memcmp(G.f + j * nf, F.f + i * nf, nf * sizeof(double))) {
+            if (fails++ < 5) fprintf(out, "  row %lld: features differ when labels are computed\n", (long long)F.time[i]);
+        }
+    }
+    /* Cut points: prefix lengths. */
+    int nchosen = 10;
+    long *cuts = xmalloc((ncuts + 2 * nchosen + 2) * sizeof *cuts);
+    int nc = 0;
+    for (int j = 1; j <= ncuts; j++) cuts[nc++] = 1 + (long)((double)(n - 1) * j / (ncuts + 1));
+    for (int j = 0; j < nchosen; j++) {
+        long r = G.index[(long)((double)(G.n - 1) * j / (nchosen - 1))];
+        cuts[nc++] = r + 1;          /* the row is the last bar */
+        if (r + 2 <= n) cuts[nc++] = r + 2; /* one bar after the row */
+    }
+    qsort(cuts, nc, sizeof *cuts, cmp_long);
+    long compared = 0, lab_changed = 0, lab_rows = 0, pert_rows = 0;
+    feat_bar *pb = xmalloc(n * sizeof *pb);
+    memcpy(pb, bars, n * sizeof *pb);
+    for (int ci = 0; ci < nc; ci++) {
+        long c = cuts[ci];
+        /* 1. truncation: the prefix alone must give G's rows up to the cut. */
+        table_t T;
+        run(bars, c, &fo, &T);
+        long expect = 0;
+        while (expect < G.n && G.index[expect] < c) expect++;
+        if (T.n != expect) {
+            if (fails++ < 5) fprintf(out, "  cut %ld: %ld rows from the prefix, %ld from the whole file\n", c, T.n, expect);
+        } else {
+            for (long i = 0; i < T.n; i++) {
+                if (T.time[i] != G.time[i] || memcmp(T.f + i * nf, G.f + i * nf, nf * sizeof(double))) {
+                    for (int k = 0; k < nf; k++)
+                        if (memcmp(&T.f[i * nf + k], &G.f[i * nf + k], sizeof(double)) && fails++ < 5)
+                            fprintf(out, "  cut %ld: row %lld: %s differs: %.17g vs %.17g\n", c,
+                                    (long long)T.time[i], feat_info_of(o0->sel[k])->name, T.f[i * nf + k],
+                                    G.f[i * nf + k]);
+                }
+            }
+            compared += T.n;
+        }
+        table_free(&T);
+        /* 2. perturbation: change every bar after the cut (prices x1.25,
+         * volume x2) and keep h of them, so the rows before the cut keep
+         * their label horizon; only labels may change. */
+        long m = c + h < n ? c + h : n;
+        for (long i = c; i < m; i++) {
+            pb[i].open *= 1.25, pb[i].high *= 1.25, pb[i].low *= 1.25, pb[i].close *= 1.25;
+            pb[i].vwap *= 1.25, pb[i].volume *= 2;
+        }
+        table_t P;
+        run(pb, m, &lo, &P);
+        for (long i = c; i < m; i++) pb[i] = bars[i];
+        long j = 0;
+        for (long i = 0; i < P.n && P.index[i] < c; i++) {
+            while (j < F.n && F.time[j] < P.time[i]) j++;
+            if (j == F.n || F.time[j] != P.time[i]) {
+                if (fails++ < 5) fprintf(out, "  cut %ld: row %lld appears only when the future is changed\n", c, (long long)P.time[i]);
+                continue;
+            }
+            pert_rows++;
+            if (memcmp(P.f + i * nf, F.f + j * nf, nf * sizeof(double))) {
+                if (fails++ < 5) fprintf(out, "  cut %ld: row %lld: features change with the bars after the cut\n", c, (long long)P.time[i]);
+            }
+            if (memcmp(P.y + i * ny, F.y + j * ny, ny * sizeof(double))) {
+                lab_changed++;
+                if (P.index[i] + h < c && fails++ < 5)
+                    fprintf(out, "  cut %ld: row %lld: labels change though their horizon ends before the cut\n", c, (long long)P.time[i]);
+            }
+            if (P.index[i] + h >= c) lab_rows++;
+        }
+        /* every labelled row before the cut must still be there */
+        long want = 0;
+        for (long i = 0; i < F.n && F.index[i] < c; i++) want++;
+        long got = 0;
+        for (long i = 0; i < P.n && P.index[i] < c; i++) got++;
+        if (want != got && fails++ < 5) fprintf(out, "  cut %ld: %ld labelled rows before the cut, expected %ld\n", c, got, want);
+        table_free(&P);
+    }
+    fprintf(out, "truncation: %d cuts (%d even, the rest at and one bar after %d chosen rows): %ld rows compared, features bitwise identical: %s\n",
+            nc, ncuts, nchosen, compared, fails ? "NO" : "yes");
+    fprintf(out, "perturbation of the bars after each cut: %ld rows before the cuts compared; labels changed in %ld of the %ld rows whose horizon crosses a cut, and nowhere else; features unchanged: %s\n",
+            pert_rows, lab_changed, lab_rows, fails ? "NO" : "yes");
+    fprintf(out, "%s\n", fails ? "FAIL" : "PASS");
+    free(pb);
+    free(cuts);
+    table_free(&G);
+    table_free(&F);
+    return fails ? 1 : 0;
+}
