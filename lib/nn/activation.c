@@ -12,8 +12,7 @@ void FN(relu_forward)(real *out, const real *in, long n)
 
 void FN(relu_backward)(real *din, const real *dout, const real *out, long n)
 {
-    for (long i = 0; i < n; i++)
-        if (out[i] > 0) din[i] += dout[i];
+    for (long i = 0; i < n; i++) din[i] += out[i] > 0 ? dout[i] : 0; /* no branch: signs are random */
 }
 
 void FN(gelu_forward)(real *out, const real *in, long n)

@@ -33,7 +33,7 @@ void FN(gru_forward)(real *h,          /* (B,T,H) */
                 real r = FN(nn_sigmoid)(g[j] + ghb[j] + b_hh[j]);
                 real z = FN(nn_sigmoid)(g[H + j] + ghb[H + j] + b_hh[H + j]);
                 hnt[j] = ghb[2 * H + j] + b_hh[2 * H + j];
-                real n = tanh(g[2 * H + j] + r * hnt[j]);
+                real n = FN(nn_tanh)(g[2 * H + j] + r * hnt[j]);
                 g[j] = r, g[H + j] = z, g[2 * H + j] = n;
                 ht[j] = (1 - z) * n + (hp ? z * hp[j] : 0);
             }

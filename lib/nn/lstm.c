@@ -33,10 +33,10 @@ void FN(lstm_forward)(real *h,          /* (B,T,H) */
             const real *cp = t > 0 ? ct - H : NULL;
             for (int j = 0; j < H; j++) {
                 real ig = FN(nn_sigmoid)(g[j]), fg = FN(nn_sigmoid)(g[H + j]);
-                real gg = tanh(g[2 * H + j]), og = FN(nn_sigmoid)(g[3 * H + j]);
+                real gg = FN(nn_tanh)(g[2 * H + j]), og = FN(nn_sigmoid)(g[3 * H + j]);
                 g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
                 ct[j] = (cp ? fg * cp[j] : 0) + ig * gg;
-                ht[j] = og * tanh(ct[j]);
+                ht[j] = og * FN(nn_tanh)(ct[j]);
             }
         }
     }
@@ -63,7 +63,7 @@ void FN(lstm_backward)(real *din,         /* (B,T,I) or NULL */
             real *dg = dgates + ((long)b * T + t) * G, *dcb = dc + (long)b * H;
             for (int j = 0; j < H; j++) {
                 real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
-                real tc = tanh(ct[j]);
+                real tc = FN(nn_tanh)(ct[j]);
                 real dct = dcb[j] + dht[j] * og * (1 - tc * tc);
                 real cprev = cp ? cp[j] : 0;
                 dg[j] = dct * gg * ig * (1 - ig);                 /* i */
