@@ -517,12 +517,21 @@ static void floor_covariances(hmm_t *m, double floor)
     }
 }
 
-/* Initial parameters from a k-means partition. */
-static void init_from_kmeans(hmm_t *m, const double *x, long T, const int *label, const double *cent,
-                             double floor)
+/* Initial parameters from a partition of the rows (label, T): each state
+ * gets the mean and (co)variance of its rows and the transitions counted
+ * along the labels. */
+static void init_from_labels(hmm_t *m, const double *x, long T, const int *label, double floor)
 {
     int K = m->K, D = m->D;
     double *n = xcalloc((size_t)K, sizeof(double));
+    double *cent = xcalloc((size_t)K * D, sizeof(double));
+    for (long t = 0; t < T; t++) {
+        n[label[t]] += 1;
+        for (int d = 0; d < D; d++) cent[(size_t)label[t] * D + d] += x[(size_t)t * D + d];
+    }
+    for (int k = 0; k < K; k++)
+        for (int d = 0; d < D; d++) cent[(size_t)k * D + d] = n[k] > 0 ? cent[(size_t)k * D + d] / n[k] : 0;
+    memset(n, 0, (size_t)K * sizeof(double));
     memcpy(m->mean, cent, (size_t)K * D * sizeof(double));
     if (m->full) memset(m->cov, 0, (size_t)K * D * D * sizeof(double));
     else memset(m->var, 0, (size_t)K * D * sizeof(double));
@@ -554,8 +563,50 @@ static void init_from_kmeans(hmm_t *m, const double *x, long T, const int *label
         m->start[i] = (n[i] + 1) / ((double)T + K);
     }
     free(n);
+    free(cent);
     floor_covariances(m, floor);
     ASSERT(hmm_prepare(m) == 0);
+}
+
+/* Local statistics of x (T, D) for the initial partition: for each column,
+ * the mean and the root mean square of the rows in a centred window of w
+ * rows (shorter at the ends), each feature standardised. Returns (T, 2D);
+ * caller frees.
+ * Why: regimes persist, and states that overlap row by row (two drifts of
+ * opposite sign under similar noise) separate clearly in their local averages,
+ * while k-means on single rows only splits them by magnitude. EM from a
+ * partition by magnitude stays in that local optimum whatever the seed. */
+static double *local_stats(const double *x, long T, int D, long w)
+{
+    int F = 2 * D;
+    double *f = xmalloc((size_t)T * F * sizeof(double));
+    double *c1 = xmalloc((size_t)(T + 1) * sizeof(double)), *c2 = xmalloc((size_t)(T + 1) * sizeof(double));
+    long h = w / 2;
+    for (int d = 0; d < D; d++) {
+        c1[0] = c2[0] = 0;
+        for (long t = 0; t < T; t++) {
+            double v = x[(size_t)t * D + d];
+            c1[t + 1] = c1[t] + v;
+            c2[t + 1] = c2[t] + v * v;
+        }
+        for (long t = 0; t < T; t++) {
+            long a = t - h < 0 ? 0 : t - h, b = t + h + 1 > T ? T : t + h + 1;
+            double n = (double)(b - a);
+            f[(size_t)t * F + 2 * d] = (c1[b] - c1[a]) / n;
+            f[(size_t)t * F + 2 * d + 1] = sqrt((c2[b] - c2[a]) / n);
+        }
+    }
+    free(c1);
+    free(c2);
+    for (int j = 0; j < F; j++) {
+        double mu = 0, ss = 0;
+        for (long t = 0; t < T; t++) mu += f[(size_t)t * F + j];
+        mu /= (double)T;
+        for (long t = 0; t < T; t++) ss += (f[(size_t)t * F + j] - mu) * (f[(size_t)t * F + j] - mu);
+        double sd = sqrt(ss / (double)T);
+        for (long t = 0; t < T; t++) f[(size_t)t * F + j] = sd > 0 ? (f[(size_t)t * F + j] - mu) / sd : 0;
+    }
+    return f;
 }
 
 /* The M-step from gamma (stored in w->alpha) and xi. States that received
@@ -649,38 +700,59 @@ static void run_restart(restart_job *j)
     rng_seed(&r, j->seed);
     int *label = xmalloc((size_t)T * sizeof(int));
     double *cent = xmalloc((size_t)K * D * sizeof(double));
-    /* Why not always full k-means: Lloyd's iterations converge to the same
-     * partition from almost every seeding, and when that partition merges two
-     * overlapping regimes, EM stays in that local optimum from every start.
-     * The first start is full k-means; the others take the k-means++ seeds
-     * with one Lloyd step, which keeps the starts diverse. */
-    kmeans(j->x, T, D, K, j->index == 0 ? 100 : 1, &r, label, cent);
+    /* The starts alternate between two partitions. Even starts cluster the
+     * rows themselves: start 0 by full k-means, the others by k-means++ seeds
+     * with one Lloyd step (Lloyd's iterations converge to the same partition
+     * from almost every seeding, so the single step keeps the starts
+     * diverse). Odd starts cluster the rows' local statistics (local_stats)
+     * with windows of 8, 16, 32, 4 rows in turn, which finds persistent
+     * regimes that overlap row by row. The best likelihood decides. */
+    if (j->index % 2 == 0 || T < 8) {
+        kmeans(j->x, T, D, K, j->index == 0 ? 100 : 1, &r, label, cent);
+    } else {
+        static const long windows[] = {8, 16, 32, 4};
+        long w = windows[(j->index / 2) % 4];
+        double *f = local_stats(j->x, T, D, w < T ? w : T);
+        double *fc = xmalloc((size_t)K * 2 * D * sizeof(double));
+        kmeans(f, T, 2 * D, K, 100, &r, label, fc);
+        free(fc);
+        free(f);
+    }
     hmm_t *m = hmm_new(K, D, o->full);
-    init_from_kmeans(m, j->x, T, label, cent, o->var_floor);
+    init_from_labels(m, j->x, T, label, o->var_floor);
     free(label);
     free(cent);
+    j->model = m;
+    j->loglik = hmm_em(m, j->x, T, o->max_iter, o->tol, o->var_floor, &j->iterations, &j->converged);
+    if (!isfinite(j->loglik)) j->loglik = -INFINITY;
+}
+
+double hmm_em(hmm_t *m, const double *x, long T, int max_iter, double tol, double var_floor, int *iterations,
+              int *converged)
+{
+    int K = m->K;
     fb_work w;
     fb_init(&w, T, K);
     double prev = -INFINITY, ll = -INFINITY;
-    j->converged = 0;
-    j->iterations = 0;
-    for (int it = 0; it < o->max_iter; it++) {
-        fb_emissions(m, j->x, &w);
+    int iters = 0, conv = 0;
+    for (int it = 0; it < max_iter; it++) {
+        fb_emissions(m, x, &w);
         ll = fb_forward(m, &w);
         if (!isfinite(ll)) break;
-        if (it > 0 && ll - prev < o->tol) {
-            j->converged = 1;
+        if (it > 0 && ll - prev < tol) {
+            conv = 1;
             break;
         }
-        if (it == o->max_iter - 1) break; /* keep the parameters ll belongs to */
+        if (it == max_iter - 1) break; /* keep the parameters ll belongs to */
         prev = ll;
         fb_backward(m, &w, 1);
-        m_step(m, j->x, &w, o->var_floor);
-        j->iterations++;
+        m_step(m, x, &w, var_floor);
+        iters++;
     }
     fb_free(&w);
-    j->model = m;
-    j->loglik = isfinite(ll) ? ll : -INFINITY;
+    if (iterations) *iterations = iters;
+    if (converged) *converged = conv;
+    return ll;
 }
 
 typedef struct {

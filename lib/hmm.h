@@ -97,6 +97,13 @@ typedef struct {
 } hmm_fit_info;
 
 void hmm_fit_defaults(hmm_fit_opts *o);
+/* Baum-Welch from the parameters in m (prepared), updated in place: at most
+ * max_iter E-steps, stopping when the log-likelihood gains less than tol.
+ * Returns the log-likelihood of the parameters left in m (non-finite when
+ * the data cannot be evaluated); iterations gets the M-steps done and
+ * converged whether it stopped on tol (both may be NULL). */
+double hmm_em(hmm_t *m, const double *x, long T, int max_iter, double tol, double var_floor, int *iterations,
+              int *converged);
 /* Fit a model to x (T, D). Returns the best model (caller frees) or NULL when
  * every start failed. info may be NULL. T must be at least K. */
 hmm_t *hmm_fit(const double *x, long T, int D, const hmm_fit_opts *o, hmm_fit_info *info);
