@@ -266,10 +266,18 @@ void regime_order_and_name(regime_model *rm)
 
 /* ---- regime.json ---- */
 
+/* Why raw text: cJSON prints numbers with "%1.15g" when that reads back
+ * within a relative DBL_EPSILON, which is not bit for bit; fmt_double's text
+ * reads back exactly, so a loaded model labels exactly as the fitted one.
+ * The values are finite (the fit and regime_load guarantee it). */
 static cJSON *num_array(const double *a, int n)
 {
     cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(a[i]));
+    for (int i = 0; i < n; i++) {
+        char buf[32];
+        ASSERT(isfinite(a[i]));
+        cJSON_AddItemToArray(arr, cJSON_CreateRaw(fmt_double(buf, a[i])));
+    }
     return arr;
 }
 
