@@ -16,10 +16,13 @@
 #   MODELS    model directory (default models)
 #   SEED      seed of the simulator and of training (default 1)
 #   SIM_DAYS  days of synthetic market when it is used (default 365)
+#   MAX_GAP   missing bars bridged before the indicators restart (default 3: Kraken
+#             writes no candle for an hour without trades; longer gaps restart)
 #   TRAIN_ARGS extra kml-train options (e.g. "--epochs 5 --window 32")
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/bin:$PATH"
+# The tests point KML_EXEC_PATH at the build under test (e.g. the sanitizer build).
+export PATH="${KML_EXEC_PATH:+$KML_EXEC_PATH:}$PWD/bin:$PATH"
 
 [ $# -gt 0 ] || set -- SOL/USD ETH/USD BTC/USD
 source=${SOURCE:-auto}
@@ -30,6 +33,7 @@ out=${OUT:-runs}
 models=${MODELS:-models}
 seed=${SEED:-1}
 sim_days=${SIM_DAYS:-365}
+max_gap=${MAX_GAP:-3}
 case $source in auto|kraken|sim) ;; *) echo "pipeline: SOURCE must be auto, kraken or sim, not '$source'" >&2; exit 64 ;; esac
 
 say() { printf 'pipeline: %s\n' "$*" >&2; }
@@ -71,7 +75,7 @@ for pair in "$@"; do
     say "$pair: data"
     if ! src=$(get_data "$pair" "$dir/candles.csv"); then status=69; continue; fi
     say "$pair: features ($src data, $(($(wc -l < "$dir/candles.csv") - 1)) candles)"
-    kml-features --labels --interval "$interval" "$dir/candles.csv" > "$dir/features.csv.tmp"
+    kml-features --labels --interval "$interval" --max-gap "$max_gap" "$dir/candles.csv" > "$dir/features.csv.tmp"
     mv "$dir/features.csv.tmp" "$dir/features.csv"
     say "$pair: regimes"
     kml-regime fit --seed "$seed" -o "$dir/regime.json" "$dir/features.csv"
@@ -80,7 +84,7 @@ for pair in "$@"; do
     for arch in ${archs//,/ }; do
         say "$pair: training $arch"
         # shellcheck disable=SC2086
-        kml-train --arch "$arch" --pair "$pair" --source "$src" --seed "$seed" -o "$models/$alt/" \
+        kml-train --arch "$arch" --pair "$pair" --source "$src" --seed "$seed" -o "$models/$alt" \
             ${TRAIN_ARGS:-} "$dir/labelled.csv" > "$dir/train-$arch.json"
     done
     say "$pair: done: $dir/ (features.csv, regime.json, labelled.csv, train-*.json), $models/$alt/"
