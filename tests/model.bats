@@ -74,6 +74,20 @@ ADAMW="--adamw --weight-decay 0.1 --lr 0.01"
 @test "model: transformer AdamW step (decoupled weight decay) equals PyTorch's to 1e-5" { step_matches transformer $ADAMW; }
 @test "model: hybrid AdamW step (decoupled weight decay) equals PyTorch's to 1e-5" { step_matches hybrid $ADAMW; }
 
+@test "model: tcn at T=64 with F = H (no down conv; the receptive cone of 61 steps inside the window) equals PyTorch" {
+    need_torch
+    /usr/bin/python3 -c 'import numpy as np; np.random.seed(6); np.random.randn(5, 64, 8).astype("<f4").tofile("w64.f32")'
+    printf '2\n0\n1\n1\n0\n' > y5.txt
+    kml-model init --arch tcn --T 64 --F 8 --H 8 --seed 9 -o m.st
+    kml-model logits m.st w64.f32 > c.txt
+    /usr/bin/python3 "$REF" check m.st w64.f32 > p.txt
+    /usr/bin/python3 -c 'import numpy as np; d = np.abs(np.loadtxt("c.txt") - np.loadtxt("p.txt")).max(); print(d); assert d <= 1e-4'
+    kml-model step m.st w64.f32 y5.txt -o c.st --grads cg.st $ADAM
+    run /usr/bin/python3 "$STEP" step m.st w64.f32 y5.txt p.st pg.st $ADAM --compare c.st cg.st --tol 1e-5 --grad-tol 1e-6
+    echo "$output"
+    assert_success
+}
+
 @test "model: a model with non-default hyper-parameters loads into PyTorch's modules by name" {
     need_torch
     # the reference builds only T, F, H; a 1-layer LSTM has fewer tensors, which strict loading refuses

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "util.h"
+
 static int FN(conv_is_plain)(int K, int padl, int T, int To)
 {
     return K == 1 && padl == 0 && T == To;
@@ -68,6 +70,61 @@ void FN(conv1d_backward)(real *din,        /* (B,T,C) or NULL */
                 int s = t + k * dil - padl;
                 if (s < 0 || s >= T) continue;
                 real *dx = din + ((long)bb * T + s) * C;
+                for (int c = 0; c < C; c++) dx[c] += row[c * K + k];
+            }
+        }
+}
+
+/* Time t of element j of a buffer holding n steps at stride s ending at T-1. */
+static inline int FN(ap_time)(int T, int s, int n, int j) { return T - 1 - (n - 1 - j) * s; }
+
+/* Row of input time tau in a buffer (s, n) ending at T-1; -1 for zero
+ * padding (tau outside [0,T)). Every other tau must be on the buffer's grid. */
+static inline int FN(ap_row)(int tau, int T, int s, int n)
+{
+    if (tau < 0 || tau >= T) return -1;
+    int back = T - 1 - tau, j = n - 1 - back / s;
+    ASSERT(back % s == 0 && j >= 0);
+    return j;
+}
+
+void FN(conv1d_steps_forward)(real *out, real *col, const real *in, const real *w, const real *b, int B, int T,
+                              int C, int O, int K, int dil, int padl, int si, int ni, int so, int no)
+{
+    const int CK = C * K;
+    for (int bb = 0; bb < B; bb++)
+        for (int j = 0; j < no; j++) {
+            int t = FN(ap_time)(T, so, no, j);
+            real *row = col + ((long)bb * no + j) * CK;
+            for (int k = 0; k < K; k++) {
+                int r = FN(ap_row)(t + k * dil - padl, T, si, ni);
+                if (r < 0) {
+                    for (int c = 0; c < C; c++) row[c * K + k] = 0;
+                } else {
+                    const real *x = in + ((long)bb * ni + r) * C;
+                    for (int c = 0; c < C; c++) row[c * K + k] = x[c];
+                }
+            }
+        }
+    FN(linear_forward)(out, col, w, b, B * no, CK, O);
+}
+
+void FN(conv1d_steps_backward)(real *din, real *dw, real *db, real *dcol, const real *dout, const real *col,
+                               const real *w, int B, int T, int C, int O, int K, int dil, int padl, int si, int ni,
+                               int so, int no)
+{
+    const int CK = C * K;
+    FN(linear_backward)(NULL, dw, db, dout, col, w, B * no, CK, O);
+    if (!din) return;
+    GEMM(0, 0, B * no, CK, O, 1, dout, O, w, CK, 0, dcol, CK); /* dcol = dout w */
+    for (int bb = 0; bb < B; bb++)
+        for (int j = 0; j < no; j++) {
+            int t = FN(ap_time)(T, so, no, j);
+            const real *row = dcol + ((long)bb * no + j) * CK;
+            for (int k = 0; k < K; k++) {
+                int r = FN(ap_row)(t + k * dil - padl, T, si, ni);
+                if (r < 0) continue;
+                real *dx = din + ((long)bb * ni + r) * C;
                 for (int c = 0; c < C; c++) dx[c] += row[c * K + k];
             }
         }

@@ -46,6 +46,20 @@ void NN_FN(conv1d_backward)(NN_R *din, NN_R *dw, NN_R *db, NN_R *dcol, const NN_
                             const NN_R *in, const NN_R *w, int B, int T, int C, int O, int K, int dil, int padl,
                             int To);
 
+/* The same convolution computed at some output steps only, reading some input
+ * steps only (what a causal model whose loss reads the last step needs: the
+ * TCN's receptive cone). A buffer (s, n) holds the n steps
+ * T-1-(n-1)s, ..., T-s, T-1 (ascending), rows (B, n, channels); sequence
+ * length T for input and output (causal padding: padl = dil*(K-1)).
+ * in (s_i, n_i) -> out (s_o, n_o); every input step an output reads must be
+ * in the input buffer or outside [0,T) (zero padding). col (B*n_o, C*K) is
+ * kept for the backward pass; dcol (B*n_o, C*K) is scratch. */
+void NN_FN(conv1d_steps_forward)(NN_R *out, NN_R *col, const NN_R *in, const NN_R *w, const NN_R *b, int B, int T,
+                                 int C, int O, int K, int dil, int padl, int si, int ni, int so, int no);
+void NN_FN(conv1d_steps_backward)(NN_R *din, NN_R *dw, NN_R *db, NN_R *dcol, const NN_R *dout, const NN_R *col,
+                                  const NN_R *w, int B, int T, int C, int O, int K, int dil, int padl, int si,
+                                  int ni, int so, int no);
+
 /* Max-pool over time, kernel 2 stride 2: in (B,T,C) -> out (B,T/2,C) (a last
  * odd step is dropped, as torch.max_pool1d); arg (B,T/2,C) the chosen step. */
 void NN_FN(maxpool_forward)(NN_R *out, int *arg, const NN_R *in, int B, int T, int C);

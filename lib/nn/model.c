@@ -200,6 +200,20 @@ static void reg_tcn(reg_ctx *r, nn_trunk *tr, const nn_config *c)
         snprintf(n, sizeof n, "blocks.%d.conv2", i), b->c2 = reg_conv(r, n, c->H, c->H, tr->K);
         if (b->has_down) snprintf(n, sizeof n, "blocks.%d.down", i), b->down = reg_conv(r, n, b->cin, c->H, 1);
     }
+    /* the receptive cone, top down: a block's output steps are the next
+     * block's input steps; conv2 reads y1 at its output steps - k dil, conv1
+     * reads the input at y1's steps - k dil (k < K); steps before 0 are
+     * padding. All strides divide the stride above, so each set is a grid. */
+    const int T = c->T, K = tr->K;
+    for (int i = tr->L - 1; i >= 0; i--) {
+        nn_tblock *b = &tr->tb[i];
+        int d = b->dil, cap = (T - 1) / d + 1;
+        b->no = i == tr->L - 1 ? 1 : tr->tb[i + 1].ni;
+        b->so = i == tr->L - 1 ? d : tr->tb[i + 1].dil;
+        b->n1 = (b->no - 1) * (b->so / d) + K;
+        b->n1 = b->n1 < cap ? b->n1 : cap;
+        b->ni = b->n1 + K - 1 < cap ? b->n1 + K - 1 : cap;
+    }
 }
 
 static void reg_cnn(reg_ctx *r, nn_trunk *tr, const nn_config *c)
@@ -336,16 +350,18 @@ static void layout(nn_model *m, int B, arena *A, arena *Z, arena *S)
         } else if (tr->kind == TR_TCN) {
             for (int i = 0; i < tr->L; i++) {
                 nn_tblock *b = &tr->tb[i];
-                size_t ck = (size_t)b->cin * tr->K;
-                b->col1 = take(A, BT * ck), b->y1 = take(A, BT * H), b->col2 = take(A, BT * H * tr->K);
-                b->y2 = take(A, BT * H), b->res = b->has_down ? take(A, BT * H) : NULL, b->out = take(A, BT * H);
-                b->dout = take(Z, BT * H), b->dsum = take(Z, BT * H), b->dy2 = take(Z, BT * H);
-                b->dy2p = take(Z, BT * H), b->dy1 = take(Z, BT * H), b->dy1p = take(Z, BT * H);
-                b->dres = take(Z, BT * H);
-                dcol = ck > dcol ? ck : dcol;
-                dcol = H * tr->K > dcol ? H * tr->K : dcol;
+                size_t ck = (size_t)b->cin * tr->K, Bo = (size_t)B * b->no, B1 = (size_t)B * b->n1;
+                b->col1 = take(A, B1 * ck), b->y1 = take(A, B1 * H), b->col2 = take(A, Bo * H * tr->K);
+                b->y2 = take(A, Bo * H), b->out = take(A, Bo * H);
+                b->cold = b->has_down ? take(A, Bo * b->cin) : NULL, b->res = b->has_down ? take(A, Bo * H) : NULL;
+                b->dout = take(Z, Bo * H), b->dsum = take(Z, Bo * H), b->dy2 = take(Z, Bo * H);
+                b->dy2p = take(Z, Bo * H), b->dy1 = take(Z, B1 * H), b->dy1p = take(Z, B1 * H);
+                b->dres = take(Z, Bo * H);
+                dcol = B1 * ck > dcol ? B1 * ck : dcol;
+                dcol = Bo * H * tr->K > dcol ? Bo * H * tr->K : dcol;
+                dcol = Bo * b->cin > dcol ? Bo * b->cin : dcol;
             }
-            tr->dcol = take(S, BT * dcol);
+            tr->dcol = take(S, dcol);
         } else if (tr->kind == TR_CNN) {
             size_t K = tr->K;
             tr->ccol1 = take(A, (size_t)B * tr->T1 * c->F * K), tr->cy1 = take(A, (size_t)B * tr->T1 * H);
@@ -419,28 +435,40 @@ static void rnn_forward(nn_model *m, nn_trunk *tr, const float *x, int B, int tr
     laststep_forward(tr->feat, tr->rl[tr->L - 1].h, B, T, H);
 }
 
+/* Row r of a (s, n) buffer ending at T-1 that holds step t (on its grid). */
+static int step_row(int t, int T, int s, int n) { return n - 1 - (T - 1 - t) / s; }
+
 static void tcn_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
 {
     const int T = m->cfg.T, H = m->cfg.H, K = tr->K;
-    const long n = (long)B * T * H;
     const float *in = x;
+    int si = 1, ni = T; /* x: every step */
     for (int i = 0; i < tr->L; i++) {
         nn_tblock *b = &tr->tb[i];
-        int pad = (K - 1) * b->dil; /* causal: pad on the left only */
-        conv1d_forward(b->y1, b->col1, in, P(m, b->c1.w), P(m, b->c1.b), B, T, b->cin, H, K, b->dil, pad, T);
-        relu_forward(b->y1, b->y1, n);
-        conv1d_forward(b->y2, b->col2, b->y1, P(m, b->c2.w), P(m, b->c2.b), B, T, H, H, K, b->dil, pad, T);
+        const int d = b->dil, pad = (K - 1) * d, no = b->no, n1 = b->n1; /* causal: pad on the left only */
+        const long n = (long)B * no * H;
+        conv1d_steps_forward(b->y1, b->col1, in, P(m, b->c1.w), P(m, b->c1.b), B, T, b->cin, H, K, d, pad, si, ni,
+                             d, n1);
+        relu_forward(b->y1, b->y1, (long)B * n1 * H);
+        conv1d_steps_forward(b->y2, b->col2, b->y1, P(m, b->c2.w), P(m, b->c2.b), B, T, H, H, K, d, pad, d, n1,
+                             b->so, no);
         relu_forward(b->y2, b->y2, n);
-        const float *res = in;
         if (b->has_down) {
-            conv1d_forward(b->res, NULL, in, P(m, b->down.w), P(m, b->down.b), B, T, b->cin, H, 1, 1, 0, T);
-            res = b->res;
+            conv1d_steps_forward(b->res, b->cold, in, P(m, b->down.w), P(m, b->down.b), B, T, b->cin, H, 1, 1, 0,
+                                 si, ni, b->so, no);
+            residual_forward(b->out, b->y2, b->res, n);
+        } else {
+            for (int bb = 0; bb < B; bb++)
+                for (int j = 0; j < no; j++) {
+                    int r = step_row(T - 1 - (no - 1 - j) * b->so, T, si, ni);
+                    residual_forward(b->out + ((long)bb * no + j) * H, b->y2 + ((long)bb * no + j) * H,
+                                     in + ((long)bb * ni + r) * H, H);
+                }
         }
-        residual_forward(b->out, b->y2, res, n);
         relu_forward(b->out, b->out, n);
-        in = b->out;
+        in = b->out, si = b->so, ni = no;
     }
-    laststep_forward(tr->feat, in, B, T, H);
+    memcpy(tr->feat, in, sizeof(float) * B * H); /* the top block's one step */
 }
 
 static void cnn_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
@@ -535,26 +563,30 @@ static void rnn_backward(nn_model *m, nn_trunk *tr, const float *x, int B, int t
 static void tcn_backward(nn_model *m, nn_trunk *tr, const float *x, int B)
 {
     const int T = m->cfg.T, H = m->cfg.H, K = tr->K;
-    const long n = (long)B * T * H;
-    laststep_backward(tr->tb[tr->L - 1].dout, tr->dfeat, B, T, H);
+    residual_backward(tr->tb[tr->L - 1].dout, NULL, tr->dfeat, (long)B * H);
     for (int i = tr->L - 1; i >= 0; i--) {
         nn_tblock *b = &tr->tb[i];
-        const float *in = i ? tr->tb[i - 1].out : x;
         float *din = i ? tr->tb[i - 1].dout : NULL;
-        int pad = (K - 1) * b->dil;
+        const int d = b->dil, pad = (K - 1) * d, no = b->no, n1 = b->n1;
+        const int si = i ? tr->tb[i - 1].so : 1, ni = i ? tr->tb[i - 1].no : T;
+        const long n = (long)B * no * H;
         relu_backward(b->dsum, b->dout, b->out, n);
         residual_backward(b->dy2, b->dres, b->dsum, n);
         relu_backward(b->dy2p, b->dy2, b->y2, n);
-        conv1d_backward(b->dy1, G(m, b->c2.w), G(m, b->c2.b), tr->dcol, b->dy2p, b->col2, b->y1, P(m, b->c2.w), B, T,
-                        H, H, K, b->dil, pad, T);
-        relu_backward(b->dy1p, b->dy1, b->y1, n);
-        conv1d_backward(din, G(m, b->c1.w), G(m, b->c1.b), tr->dcol, b->dy1p, b->col1, in, P(m, b->c1.w), B, T,
-                        b->cin, H, K, b->dil, pad, T);
+        conv1d_steps_backward(b->dy1, G(m, b->c2.w), G(m, b->c2.b), tr->dcol, b->dy2p, b->col2, P(m, b->c2.w), B, T,
+                              H, H, K, d, pad, d, n1, b->so, no);
+        relu_backward(b->dy1p, b->dy1, b->y1, (long)B * n1 * H);
+        conv1d_steps_backward(din, G(m, b->c1.w), G(m, b->c1.b), tr->dcol, b->dy1p, b->col1, P(m, b->c1.w), B, T,
+                              b->cin, H, K, d, pad, si, ni, d, n1);
         if (b->has_down)
-            conv1d_backward(din, G(m, b->down.w), G(m, b->down.b), NULL, b->dres, NULL, in, P(m, b->down.w), B, T,
-                            b->cin, H, 1, 1, 0, T);
+            conv1d_steps_backward(din, G(m, b->down.w), G(m, b->down.b), tr->dcol, b->dres, b->cold,
+                                  P(m, b->down.w), B, T, b->cin, H, 1, 1, 0, si, ni, b->so, no);
         else if (din)
-            residual_backward(din, NULL, b->dres, n);
+            for (int bb = 0; bb < B; bb++)
+                for (int j = 0; j < no; j++) {
+                    int r = step_row(T - 1 - (no - 1 - j) * b->so, T, si, ni);
+                    residual_backward(din + ((long)bb * ni + r) * H, NULL, b->dres + ((long)bb * no + j) * H, H);
+                }
     }
 }
 

@@ -37,11 +37,18 @@ typedef struct {
     float *dh, *dhd;                   /* zero: (B,T,H) x2 */
 } nn_rnn_layer;
 
+/* A TCN block computes only the steps the last step of the top block depends
+ * on (its receptive cone; the others cannot change the loss or the logits):
+ * its output at no steps of stride so, conv1's output y1 at n1 steps of
+ * stride dil, reading its input at ni steps of stride dil, all ending at T-1
+ * (see conv1d_steps_forward). The top block's output is one step. */
 typedef struct {
     nn_lin c1, c2, down;
     int cin, dil, has_down;
-    float *col1, *y1, *col2, *y2, *res, *out;          /* act: (B*T, cin*K), (B,T,H), (B*T, H*K), (B,T,H) x3 */
-    float *dout, *dsum, *dy2, *dy2p, *dy1, *dy1p, *dres; /* zero: (B,T,H) each */
+    int so, no, n1, ni;
+    float *col1, *y1, *col2, *y2, *cold, *res, *out;   /* act: (B*n1, cin*K), (B,n1,H), (B*no, H*K), (B,no,H),
+                                                          (B*no, cin), (B,no,H) x2 */
+    float *dout, *dsum, *dy2, *dy2p, *dy1, *dy1p, *dres; /* zero: (B,no,H) or (B,n1,H) */
 } nn_tblock;
 
 typedef struct {

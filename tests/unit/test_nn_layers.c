@@ -259,6 +259,72 @@ static void test_conv1d(void)
     conv_case(4, 1, 2, 2); /* even kernel: one more output step than input */
 }
 
+/* ---- Conv1d at some steps only (the TCN's receptive cone) ----
+ * The causal dilated convolution evaluated at no outputs of stride so from an
+ * input held at ni steps of stride si (all ending at T-1) equals those rows of
+ * the full convolution; its gradients equal the full convolution's with dout
+ * zero at the other steps (din restricted to the held steps, and zero at the
+ * steps not held: nothing there is read). */
+static void test_conv1d_steps(void)
+{
+    enum { SB = 2, ST = 20, SC = 3, SO = 4, SK = 3, SD = 2, SPAD = (SK - 1) * SD, SSI = 2, SNI = 9, SSO = 4, SNO = 3 };
+    long nin = SB * ST * SC, nw = SO * SC * SK, nout = SB * ST * SO;
+    double *in = rnd(nin, 1), *w = rnd(nw, 1), *b = rnd(SO, 1), *out = zeros(nout), *col = zeros(nout * SC * SK);
+    conv1d_forward_d(out, col, in, w, b, SB, ST, SC, SO, SK, SD, SPAD, ST);
+    /* the input at steps 19, 17, ..., 3 and dout at steps 19, 15, 11 */
+    double *sin_ = zeros(SB * SNI * SC), *sout = zeros(SB * SNO * SO), *scol = zeros(SB * SNO * SC * SK);
+    double *R = rnd(SB * SNO * SO, 1), *Rfull = zeros(nout);
+    for (int bb = 0; bb < SB; bb++) {
+        for (int i = 0; i < SNI; i++)
+            for (int c = 0; c < SC; c++)
+                sin_[(bb * SNI + i) * SC + c] = in[(bb * ST + ST - 1 - (SNI - 1 - i) * SSI) * SC + c];
+        for (int j = 0; j < SNO; j++)
+            for (int o = 0; o < SO; o++)
+                Rfull[(bb * ST + ST - 1 - (SNO - 1 - j) * SSO) * SO + o] = R[(bb * SNO + j) * SO + o];
+    }
+    conv1d_steps_forward_d(sout, scol, sin_, w, b, SB, ST, SC, SO, SK, SD, SPAD, SSI, SNI, SSO, SNO);
+    double worst = 0;
+    for (int bb = 0; bb < SB; bb++)
+        for (int j = 0; j < SNO; j++)
+            for (int o = 0; o < SO; o++)
+                worst = fmax(worst, fabs(sout[(bb * SNO + j) * SO + o] -
+                                         out[(bb * ST + ST - 1 - (SNO - 1 - j) * SSO) * SO + o]));
+    CHECK_NEAR(worst, 0, 1e-12);
+    double *din = zeros(nin), *dw = zeros(nw), *db = zeros(SO), *dcol = zeros(nout * SC * SK);
+    double *sdin = zeros(SB * SNI * SC), *sdw = zeros(nw), *sdb = zeros(SO), *sdcol = zeros(SB * SNO * SC * SK);
+    conv1d_backward_d(din, dw, db, dcol, Rfull, col, in, w, SB, ST, SC, SO, SK, SD, SPAD, ST);
+    conv1d_steps_backward_d(sdin, sdw, sdb, sdcol, R, scol, w, SB, ST, SC, SO, SK, SD, SPAD, SSI, SNI, SSO, SNO);
+    worst = 0;
+    for (long i = 0; i < nw; i++) worst = fmax(worst, fabs(sdw[i] - dw[i]));
+    for (int o = 0; o < SO; o++) worst = fmax(worst, fabs(sdb[o] - db[o]));
+    double held = 0, other = 0;
+    for (int bb = 0; bb < SB; bb++)
+        for (int t = 0; t < ST; t++)
+            for (int c = 0; c < SC; c++) {
+                double g = din[(bb * ST + t) * SC + c];
+                int back = ST - 1 - t;
+                if (back % SSI == 0 && back / SSI < SNI)
+                    held = fmax(held, fabs(sdin[(bb * SNI + SNI - 1 - back / SSI) * SC + c] - g));
+                else
+                    other = fmax(other, fabs(g));
+            }
+    CHECK_NEAR(worst, 0, 1e-12);
+    CHECK_NEAR(held, 0, 1e-12);
+    CHECK_NEAR(other, 0, 0);
+    /* and the float build agrees with the double one */
+    float *fin = tof(sin_, SB * SNI * SC), *fw = tof(w, nw), *fb = tof(b, SO), *fR = tof(R, SB * SNO * SO);
+    float *fo = zerosf(SB * SNO * SO), *fcol = zerosf(SB * SNO * SC * SK), *fdcol = zerosf(SB * SNO * SC * SK);
+    float *fdin = zerosf(SB * SNI * SC), *fdw = zerosf(nw), *fdb = zerosf(SO);
+    conv1d_steps_forward(fo, fcol, fin, fw, fb, SB, ST, SC, SO, SK, SD, SPAD, SSI, SNI, SSO, SNO);
+    conv1d_steps_backward(fdin, fdw, fdb, fdcol, fR, fcol, fw, SB, ST, SC, SO, SK, SD, SPAD, SSI, SNI, SSO, SNO);
+    same_f("conv steps out", fo, sout, SB * SNO * SO);
+    same_f("conv steps din", fdin, sdin, SB * SNI * SC);
+    same_f("conv steps dw", fdw, sdw, nw);
+    free(in), free(w), free(b), free(out), free(col), free(sin_), free(sout), free(scol), free(R), free(Rfull);
+    free(din), free(dw), free(db), free(dcol), free(sdin), free(sdw), free(sdb), free(sdcol);
+    free(fin), free(fw), free(fb), free(fR), free(fo), free(fcol), free(fdcol), free(fdin), free(fdw), free(fdb);
+}
+
 /* ---- pooling ---- */
 enum { PB = 2, PT = 7, PC = 3 };
 static double *p_in, *p_out, *p_R;
@@ -470,6 +536,8 @@ int main(void)
     t_run("nn layers: relu, gelu, dropout gradients match finite differences", test_elementwise);
     t_run("nn layers: residual add and concatenation gradients", test_residual_concat);
     t_run("nn layers: conv1d (causal dilated, same, 1x1, even kernel) matches its definition and gradients", test_conv1d);
+    t_run("nn layers: conv1d at strided output steps from strided input steps equals the full conv's rows and gradients",
+          test_conv1d_steps);
     t_run("nn layers: max-pool, mean and last step over time gradients", test_pool);
     t_run("nn layers: layernorm gradients match finite differences", test_layernorm);
     t_run("nn layers: lstm (gate order i,f,g,o) gradients and first step by hand", test_lstm);
