@@ -1,25 +1,26 @@
 /* dtoa.c: see dtoa.h.
  *
- * Why it is exact: with x in [1e16, 1e17) after scaling by an exact power of
- * ten (10^k, |k| <= 27, is exact in the 64-bit mantissa of x87 long double),
- * the scaled value q carries an error below 2^-64 relative, i.e. below 0.006
- * units of the 17th digit. A p-digit rounding is decided from q only when q's
- * fraction is at least 0.02 units away from one half, and a round-trip only
- * when |decimal - x| is at least a margin of the same size away from half the
- * gap to the neighbouring double; every other case goes to fmt_double(). Where
- * long double is no wider than double (some ABIs), everything goes there. */
+ * Why it is exact: a finite double is x = m 2^e with an integer m < 2^53. For
+ * 1e-6 <= |x| < 1e17 there is a k in [0, 22] with x 10^k in [1e16, 1e17), and
+ * m 10^k (< 2^127) is an exact 128-bit integer, so the integer part q of
+ * x 10^k and its fraction r / 2^s (s = -e) are exact too. Both questions that
+ * printf and strtod decide are then integer comparisons:
+ *   - rounding to p digits (p = 15, 16, 17): the dropped digits plus the
+ *     fraction against half a unit of the p-th digit;
+ *   - round trip: the distance from the p-digit decimal to x against half the
+ *     gap to the neighbouring double (a quarter below an exact power of two,
+ *     where the gap underneath is half as wide).
+ * Exact ties of either kind (where printf's and strtod's tie rules would
+ * decide) and magnitudes outside the range go to fmt_double() itself. */
 #include "ta/dtoa.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "util.h"
 
-static const long double p10[28] = {
-    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
-    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+typedef unsigned __int128 u128;
 
 static int slow(char *buf, double x)
 {
@@ -27,22 +28,35 @@ static int slow(char *buf, double x)
     return (int)strlen(buf);
 }
 
-/* x * 10^k in long double (one rounding), or -1 when k is out of range. */
-static long double scale(double x, int k)
+static u128 pow10_128(int k)
 {
-    if (k >= 0) return k <= 27 ? (long double)x * p10[k] : -1;
-    return -k <= 27 ? (long double)x / p10[-k] : -1;
+    u128 p = 1;
+    while (k-- > 0) p *= 10;
+    return p;
 }
 
 /* Write m (exactly p digits, m in [10^(p-1), 10^p)) with decimal exponent X
  * the way printf's %.pg does, after the sign. */
 static int put_g(char *b, uint64_t m, int p, int X)
 {
+    /* Two digits a step from a table, in two independent 32-bit halves. */
+    static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                               "8081828384858687888990919293949596979899";
     char d[20];
-    for (int i = p - 1; i >= 0; i--) {
-        d[i] = (char)('0' + m % 10);
-        m /= 10;
+    uint32_t lo = (uint32_t)(m % 100000000), hi = (uint32_t)(m / 100000000);
+    for (int i = p - 2; i >= p - 8; i -= 2) {
+        uint32_t t = lo % 100;
+        lo /= 100;
+        memcpy(d + i, dig2 + 2 * t, 2);
     }
+    int j = p - 9;
+    for (; j >= 1; j -= 2) {
+        uint32_t t = hi % 100;
+        hi /= 100;
+        memcpy(d + j - 1, dig2 + 2 * t, 2);
+    }
+    if (j == 0) d[0] = (char)('0' + hi);
     int nd = p;
     while (nd > 1 && d[nd - 1] == '0') nd--;
     int n = 0;
@@ -80,41 +94,59 @@ static int put_g(char *b, uint64_t m, int p, int X)
 
 int ta_fmt_double(char *buf, double x)
 {
-    if (LDBL_MANT_DIG < 64 || !isfinite(x) || x == 0) return slow(buf, x);
+    static u128 P10[23];
+    if (!P10[0])
+        for (int i = 22; i >= 0; i--) P10[i] = pow10_128(i);
+    if (x == 0) {
+        int n = 0;
+        if (signbit(x)) buf[n++] = '-';
+        buf[n++] = '0';
+        buf[n] = 0;
+        return n;
+    }
     double ax = fabs(x);
-    int e2;
-    double f = frexp(ax, &e2); /* ax = f 2^e2, f in [0.5, 1) */
-    /* log10(ax) lies in [(e2-1) log10(2), e2 log10(2)): this guess is the
-     * decimal exponent or one below it, which the checks below correct. */
+    if (!(ax >= 1e-6 && ax < 1e17)) return slow(buf, x); /* also NaN, Inf */
+    /* ax = m 2^e exactly, m in [2^52, 2^53) (ax is normal here) */
+    uint64_t bits;
+    memcpy(&bits, &ax, sizeof bits);
+    uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    int e = (int)(bits >> 52) - 1075, e2 = e + 53;
+    /* floor(log10(ax)) is this guess or one above it. */
     int e10 = (int)floor((e2 - 1) * 0.30102999566398120);
-    long double q17 = scale(ax, 16 - e10);
-    if (q17 < 0) return slow(buf, x);
-    if (q17 >= 1e17L) q17 = scale(ax, 16 - ++e10);
-    if (q17 < 1e16L || q17 >= 1e17L || ax < DBL_MIN) return slow(buf, x);
-    int k = 16 - e10;
-    /* Half the gaps to the neighbouring doubles, in units of the 17th digit;
-     * below a power of two the gap is half as wide. */
-    double ulp = ldexp(1.0, e2 - 53);
-    long double hup = scale(ulp, k) / 2;
-    long double hdn = f == 0.5 ? hup / 2 : hup;
-    if (hup < 0) return slow(buf, x);
-    /* All in units of the 17th digit: q17 = I + frac, frac exact. */
-    uint64_t I = (uint64_t)q17;
-    long double frac = q17 - (long double)I;
+    int k = 16 - e10, s = e < 0 ? -e : 0;
+    u128 q = 0, r = 0;
+    for (int tries = 0; tries < 2; tries++) {
+        if (k < 0 || k > 22) return slow(buf, x);
+        u128 N = (u128)m * P10[k];
+        if (e >= 0) q = N << e, r = 0;
+        else q = N >> s, r = N & (((u128)1 << s) - 1);
+        if (q < (u128)100000000000000000ULL) break;
+        k--; /* the guess was one low */
+    }
+    if (q < (u128)10000000000000000ULL || q >= (u128)100000000000000000ULL) return slow(buf, x);
+    uint64_t Q = (uint64_t)q;
     static const uint64_t unit[3] = {100, 10, 1};
-    const long double margin = 0.02L;
+    /* divisions by constants (multiplications), not by a loaded divisor */
+    const uint64_t q100 = Q / 100, q10 = Q / 10;
+    const uint64_t mps[3] = {q100, q10, Q}, lows[3] = {Q - q100 * 100, Q - q10 * 10, 0};
     for (int p = 15; p <= 17; p++) {
-        uint64_t u = unit[p - 15], mp = I / u;
-        long double r = (long double)(I % u) + frac; /* below the p digits */
-        long double half = 0.5L * (long double)u;
-        if (fabsl(r - half) < margin) return slow(buf, x);
-        if (r > half) mp++;
-        long double err = (long double)(int64_t)(mp * u - I) - frac; /* decimal - x */
-        long double a = fabsl(err), h = err >= 0 ? hup : hdn;
-        if (fabsl(a - h) < margin) return slow(buf, x);
-        if (a > h) continue;
-        int X = e10;
-        if (mp == (uint64_t)p10[p]) {
+        uint64_t u = unit[p - 15], mp = mps[p - 15], low = lows[p - 15];
+        /* rounding: twice the dropped part against one unit, in 2^-s units */
+        u128 b2 = (((u128)low << s) + r) << 1, h2 = (u128)u << s;
+        if (b2 == h2) return slow(buf, x);
+        if (b2 > h2) mp++;
+        /* round trip: d = (decimal - x) 10^k 2^s; x's half gap is 2^(e-1) 10^k,
+         * so the decimal reads back as x when 2 |d| < 10^k (times 2^e when
+         * e >= 0), or 4 |d| below an exact power of two. */
+        int64_t dq = (int64_t)(mp * u) - (int64_t)Q;
+        __int128 d = ((__int128)dq * ((__int128)1 << s)) - (__int128)r;
+        u128 ad = d < 0 ? (u128)(-d) : (u128)d;
+        u128 lhs = (d < 0 && m == (1ULL << 52)) ? ad << 2 : ad << 1;
+        u128 rhs = e >= 0 ? P10[k] << e : P10[k];
+        if (lhs == rhs) return slow(buf, x);
+        if (lhs > rhs) continue;
+        int X = 16 - k;
+        if (mp == (uint64_t)P10[p]) {
             mp /= 10;
             X++;
         }
