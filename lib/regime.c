@@ -30,10 +30,24 @@ long regime_min_rows(int K, int D, int full)
     return 5L * hmm_nparams(K, D, full);
 }
 
+/* Index of the named column, or a located error (line 1, the header) that
+ * lists the columns there are. */
+static int header_col(csv_reader *r, const char *name)
+{
+    int i = csv_col_opt(r, name);
+    if (i >= 0) return i;
+    size_t cap = 1;
+    for (int k = 0; k < csv_ncols(r); k++) cap += strlen(csv_colname(r, k)) + 1;
+    char *list = xmalloc(cap), *p = list;
+    *p = 0;
+    for (int k = 0; k < csv_ncols(r); k++) p += sprintf(p, "%s%s", k ? "," : "", csv_colname(r, k));
+    die(EX_DATAERR, "%s:1: column '%s': not in the header (columns: %s)", csv_path(r), name, list);
+}
+
 double *regime_read_columns(csv_reader *r, char *const *cols, int D, long *T, long *last_line)
 {
     int *ci = xmalloc((size_t)D * sizeof(int));
-    for (int d = 0; d < D; d++) ci[d] = csv_col(r, cols[d]);
+    for (int d = 0; d < D; d++) ci[d] = header_col(r, cols[d]);
     size_t cap = 1024;
     long n = 0, first_line = 1;
     double *x = xmalloc(cap * D * sizeof(double));
@@ -531,7 +545,7 @@ void regime_label_hmm(const regime_model *rm, csv_reader *r, FILE *out, int vite
 {
     int K = rm->K, D = rm->D;
     int *ci = xmalloc((size_t)D * sizeof(int));
-    for (int d = 0; d < D; d++) ci[d] = csv_col(r, rm->columns[d]);
+    for (int d = 0; d < D; d++) ci[d] = header_col(r, rm->columns[d]);
     check_new_columns(r, rm->names, K, "p_");
     csv_writer w;
     csvw_init(&w, out);
@@ -648,7 +662,7 @@ int regime_rules_step(regime_rules *s, double adx, double trend, double vol)
 
 void regime_label_rules(const regime_rules_opts *o, csv_reader *r, FILE *out)
 {
-    int ca = csv_col(r, o->adx_col), ct = csv_col(r, o->trend_col), cv = csv_col(r, o->vol_col);
+    int ca = header_col(r, o->adx_col), ct = header_col(r, o->trend_col), cv = header_col(r, o->vol_col);
     check_new_columns(r, (char *const *)regime_rule_names, RULE_NSTATES, "p_");
     csv_writer w;
     csvw_init(&w, out);
@@ -732,7 +746,7 @@ void regime_score_files(const char *truth_path, const char *pair, const char *la
 {
     memset(sc, 0, sizeof *sc);
     csv_reader *tr = csv_open(truth_path);
-    int ct = csv_col(tr, "time"), cr = csv_col(tr, "regime"), cp = pair ? csv_col(tr, "pair") : -1;
+    int ct = header_col(tr, "time"), cr = header_col(tr, "regime"), cp = pair ? header_col(tr, "pair") : -1;
     size_t cap = 1024, n = 0;
     truth_row *rows = xmalloc(cap * sizeof *rows);
     while (csv_next(tr)) {
@@ -759,7 +773,7 @@ void regime_score_files(const char *truth_path, const char *pair, const char *la
     csv_close(tr);
 
     csv_reader *lr = csv_open(labels_path);
-    int lt = csv_col(lr, "time"), lg = csv_col(lr, "regime");
+    int lt = header_col(lr, "time"), lg = header_col(lr, "regime");
     size_t lcap = 1024;
     int *truth = xmalloc(lcap * sizeof(int)), *pred = xmalloc(lcap * sizeof(int));
     long T = 0;

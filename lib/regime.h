@@ -57,10 +57,10 @@ typedef struct {
 void regime_fit_defaults(regime_fit_opts *o);
 
 /* Read the named columns of every row into a new (T, D) array (caller frees).
- * A missing column dies 65 listing the available ones (csv_col); a
- * non-numeric or empty field dies 65 with its line; a constant column dies 65
- * naming the column and its first line. *T gets the row count; *last_line the
- * line of the last row (1 when there is none). */
+ * A missing column dies 65 ("FILE:1: column 'c': not in the header", listing
+ * the columns there are); a non-numeric or empty field dies 65 with its line;
+ * a constant column dies 65 naming the column and its first line. *T gets the
+ * row count; *last_line the line of the last row (1 when there is none). */
 double *regime_read_columns(csv_reader *r, char *const *cols, int D, long *T, long *last_line);
 
 /* Rows a fit of K states over D columns needs: 5 per free parameter. */

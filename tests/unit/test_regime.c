@@ -389,7 +389,7 @@ static void test_errors(void)
     t_expect_exit(read_cols_fn, p, NULL, 65, ":2: column 'rv_24': constant (0.1 on all 3 rows)");
     unlink(p); free(p);
     p = t_tmpfile("time,close,ret_1\n1,1,0.5\n");
-    t_expect_exit(read_cols_fn, p, NULL, 65, "no column 'rv_24' (columns: time,close,ret_1)");
+    t_expect_exit(read_cols_fn, p, NULL, 65, ":1: column 'rv_24': not in the header (columns: time,close,ret_1)");
     unlink(p); free(p);
     p = t_tmpfile("time,close,ret_1,rv_24\n1,1,0.5,0.1\n2,1,abc,0.2\n");
     t_expect_exit(read_cols_fn, p, NULL, 65, ":3: column 'ret_1'");
