@@ -75,3 +75,40 @@ void FN(sinusoid_table)(real *pe /* (T,H) */, int T, int H)
             if (2 * i + 1 < H) pe[(long)t * H + 2 * i + 1] = cosf(a);
         }
 }
+
+void FN(mha_last_forward)(real *out, real *att, const real *qkv, int B, int T, int H, int NH)
+{
+    const int hd = H / NH, L = 3 * H;
+    const real scale = (real)(1.0 / sqrt((double)hd));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < NH; j++) {
+            const real *k = qkv + (long)b * T * L + H + j * hd, *v = k + H, *q = k - H + (long)(T - 1) * L;
+            real *a = att + ((long)b * NH + j) * T;
+            GEMM(0, 1, 1, T, hd, scale, q, L, k, L, 0, a, T); /* a = q_{T-1} k^T / sqrt(hd) */
+            real mx = a[0], sum = 0;
+            for (int s = 1; s < T; s++) mx = a[s] > mx ? a[s] : mx;
+            for (int s = 0; s < T; s++) sum += a[s] = exp(a[s] - mx);
+            for (int s = 0; s < T; s++) a[s] /= sum;
+            GEMM(0, 0, 1, hd, T, 1, a, T, v, L, 0, out + (long)b * H + j * hd, H); /* out = a v */
+        }
+}
+
+void FN(mha_last_backward)(real *dqkv, real *datt, const real *dout, const real *att, const real *qkv, int B, int T,
+                           int H, int NH)
+{
+    const int hd = H / NH, L = 3 * H;
+    const real scale = (real)(1.0 / sqrt((double)hd));
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < NH; j++) {
+            const real *k = qkv + (long)b * T * L + H + j * hd, *v = k + H, *q = k - H + (long)(T - 1) * L;
+            real *dk = dqkv + (long)b * T * L + H + j * hd, *dv = dk + H, *dq = dk - H + (long)(T - 1) * L;
+            const real *a = att + ((long)b * NH + j) * T, *dO = dout + (long)b * H + j * hd;
+            GEMM(0, 1, 1, T, hd, 1, dO, H, v, L, 0, datt, T); /* datt = dout v^T */
+            GEMM(1, 0, T, hd, 1, 1, a, T, dO, H, 1, dv, L);   /* dv += a^T dout */
+            real dot = 0;
+            for (int s = 0; s < T; s++) dot += a[s] * datt[s];
+            for (int s = 0; s < T; s++) datt[s] = a[s] * (datt[s] - dot);
+            GEMM(0, 0, 1, hd, T, scale, datt, T, k, L, 1, dq, L); /* dq += ds k / sqrt(hd) */
+            GEMM(1, 0, T, hd, 1, scale, datt, T, q, L, 1, dk, L); /* dk += ds^T q / sqrt(hd) */
+        }
+}

@@ -115,6 +115,16 @@ void NN_FN(mha_forward)(NN_R *out, NN_R *att, const NN_R *qkv, int B, int T, int
 void NN_FN(mha_backward)(NN_R *dqkv, NN_R *datt, const NN_R *dout, const NN_R *att, const NN_R *qkv, int B, int T,
                          int H, int NH);
 
+/* The same attention for the last query step only (what a model that reads
+ * the last step of its top encoder layer needs): out (B,H) = att v with
+ * att (B,NH,T) = softmax(q_{T-1} k^T / sqrt(hd)), reading q at step T-1 and
+ * k, v at every step of qkv (B,T,3H) (a causal mask would not change it).
+ * Backward adds dq into row T-1 of dqkv and dk, dv into every row; datt (T)
+ * scratch. */
+void NN_FN(mha_last_forward)(NN_R *out, NN_R *att, const NN_R *qkv, int B, int T, int H, int NH);
+void NN_FN(mha_last_backward)(NN_R *dqkv, NN_R *datt, const NN_R *dout, const NN_R *att, const NN_R *qkv, int B,
+                              int T, int H, int NH);
+
 /* Sinusoidal positional encoding table pe (T,H), as the reference's sinusoid():
  * pe[t, 2i] = sin(t * d_i), pe[t, 2i+1] = cos(t * d_i), d_i = exp(-2i ln(10000) / H),
  * evaluated in float32 steps as PyTorch does. */

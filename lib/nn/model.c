@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/gemm.h"
 #include "nn/layers.h"
 #include "util.h"
 
@@ -483,8 +484,51 @@ static void cnn_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
     meantime_forward(tr->feat, tr->cy2, B, tr->T3, H);
 }
 
+/* Rows r (B of them) with row stride ld: bias b (n) added to columns 0..n-1. */
+static void add_bias(float *y, long ld, int rows, const float *b, int n)
+{
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) y[r * ld + j] += b[j];
+}
+
 /* PyTorch's TransformerEncoderLayer, post-norm, ReLU, no dropout:
- * x1 = norm1(x + out_proj(attn(in_proj(x)))), x2 = norm2(x1 + linear2(relu(linear1(x1)))). */
+ * x1 = norm1(x + out_proj(attn(in_proj(x)))), x2 = norm2(x1 + linear2(relu(linear1(x1)))).
+ * The head reads the top layer's last step only, so the top layer computes
+ * its query, attention, out_proj, norms and feed-forward at step T-1 alone
+ * (keys and values at every step): rows (B,H) instead of (B,T,H). The other
+ * steps of the top layer cannot reach the loss. */
+static void enc_layer_forward(nn_model *m, nn_trunk *tr, nn_enc_layer *e, const float *in, int B, int last)
+{
+    const int T = m->cfg.T, H = m->cfg.H, BT = B * T;
+    const float *w = P(m, e->in.w), *bias = P(m, e->in.b);
+    const float *res = in;
+    int N = BT; /* rows of everything after the attention */
+    if (!last) {
+        linear_forward(e->qkv, in, w, bias, BT, H, 3 * H);
+        mha_forward(e->ctx, e->att, e->qkv, B, T, H, tr->NH, 0);
+    } else {
+        /* k, v at every step: columns H..3H of qkv from rows H..3H of in_proj */
+        nn_sgemm(0, 1, BT, 2 * H, H, 1, in, H, w + (long)H * H, H, 0, e->qkv + H, 3 * H);
+        add_bias(e->qkv + H, 3 * H, BT, bias + H, 2 * H);
+        /* q at step T-1 */
+        nn_sgemm(0, 1, B, H, H, 1, in + (long)(T - 1) * H, T * H, w, H, 0, e->qkv + (long)(T - 1) * 3 * H, T * 3 * H);
+        add_bias(e->qkv + (long)(T - 1) * 3 * H, (long)T * 3 * H, B, bias, H);
+        mha_last_forward(e->ctx, e->att, e->qkv, B, T, H, tr->NH);
+        for (int b = 0; b < B; b++) /* the residual's input at T-1, in x2 until norm2 writes it */
+            memcpy(e->x2 + (long)b * H, in + ((long)b * T + T - 1) * H, sizeof(float) * H);
+        res = e->x2;
+        N = B;
+    }
+    linear_forward(e->ao, e->ctx, P(m, e->out.w), P(m, e->out.b), N, H, H);
+    residual_forward(e->r1, res, e->ao, (long)N * H);
+    layernorm_forward(e->x1, e->m1, e->s1, e->r1, P(m, e->n1.w), P(m, e->n1.b), N, H);
+    linear_forward(e->f1, e->x1, P(m, e->l1.w), P(m, e->l1.b), N, H, tr->FF);
+    relu_forward(e->f1, e->f1, (long)N * tr->FF);
+    linear_forward(e->f2, e->f1, P(m, e->l2.w), P(m, e->l2.b), N, tr->FF, H);
+    residual_forward(e->r2, e->x1, e->f2, (long)N * H);
+    layernorm_forward(e->x2, e->m2, e->s2, e->r2, P(m, e->n2.w), P(m, e->n2.b), N, H);
+}
+
 static void tf_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
 {
     const int T = m->cfg.T, F = m->cfg.F, H = m->cfg.H, BT = B * T;
@@ -492,20 +536,10 @@ static void tf_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
     for (int b = 0; b < B; b++) residual_forward(tr->x0 + (long)b * T * H, tr->x0 + (long)b * T * H, m->pe, (long)T * H);
     const float *in = tr->x0;
     for (int l = 0; l < tr->L; l++) {
-        nn_enc_layer *e = &tr->enc[l];
-        linear_forward(e->qkv, in, P(m, e->in.w), P(m, e->in.b), BT, H, 3 * H);
-        mha_forward(e->ctx, e->att, e->qkv, B, T, H, tr->NH, 0);
-        linear_forward(e->ao, e->ctx, P(m, e->out.w), P(m, e->out.b), BT, H, H);
-        residual_forward(e->r1, in, e->ao, (long)BT * H);
-        layernorm_forward(e->x1, e->m1, e->s1, e->r1, P(m, e->n1.w), P(m, e->n1.b), BT, H);
-        linear_forward(e->f1, e->x1, P(m, e->l1.w), P(m, e->l1.b), BT, H, tr->FF);
-        relu_forward(e->f1, e->f1, (long)BT * tr->FF);
-        linear_forward(e->f2, e->f1, P(m, e->l2.w), P(m, e->l2.b), BT, tr->FF, H);
-        residual_forward(e->r2, e->x1, e->f2, (long)BT * H);
-        layernorm_forward(e->x2, e->m2, e->s2, e->r2, P(m, e->n2.w), P(m, e->n2.b), BT, H);
-        in = e->x2;
+        enc_layer_forward(m, tr, &tr->enc[l], in, B, l == tr->L - 1);
+        in = tr->enc[l].x2;
     }
-    laststep_forward(tr->feat, in, B, T, H);
+    memcpy(tr->feat, in, sizeof(float) * B * H); /* the top layer's (B,H) rows at T-1 */
 }
 
 void nn_forward(nn_model *m, const float *x, int B, int train, rng_t *rng)
@@ -603,24 +637,53 @@ static void cnn_backward(nn_model *m, nn_trunk *tr, const float *x, int B)
                     P(m, tr->conv1.w), B, T, F, H, K, 1, K / 2, tr->T1);
 }
 
+static void enc_layer_backward(nn_model *m, nn_trunk *tr, nn_enc_layer *e, const float *in, float *din, int B,
+                               int last)
+{
+    const int T = m->cfg.T, H = m->cfg.H, BT = B * T, N = last ? B : BT;
+    layernorm_backward(e->dr2, G(m, e->n2.w), G(m, e->n2.b), e->dx2, e->r2, P(m, e->n2.w), e->m2, e->s2, N, H);
+    residual_backward(e->dx1, e->df2, e->dr2, (long)N * H);
+    linear_backward(e->df1, G(m, e->l2.w), G(m, e->l2.b), e->df2, e->f1, P(m, e->l2.w), N, tr->FF, H);
+    relu_backward(e->df1p, e->df1, e->f1, (long)N * tr->FF);
+    linear_backward(e->dx1, G(m, e->l1.w), G(m, e->l1.b), e->df1p, e->x1, P(m, e->l1.w), N, H, tr->FF);
+    layernorm_backward(e->dr1, G(m, e->n1.w), G(m, e->n1.b), e->dx1, e->r1, P(m, e->n1.w), e->m1, e->s1, N, H);
+    if (!last) {
+        residual_backward(din, e->dao, e->dr1, (long)BT * H);
+    } else {
+        for (int b = 0; b < B; b++)
+            residual_backward(din + ((long)b * T + T - 1) * H, NULL, e->dr1 + (long)b * H, H);
+        residual_backward(e->dao, NULL, e->dr1, (long)B * H);
+    }
+    linear_backward(e->dctx, G(m, e->out.w), G(m, e->out.b), e->dao, e->ctx, P(m, e->out.w), N, H, H);
+    const float *w = P(m, e->in.w);
+    float *dw = G(m, e->in.w), *db = G(m, e->in.b);
+    if (!last) {
+        mha_backward(e->dqkv, tr->datt, e->dctx, e->att, e->qkv, B, T, H, tr->NH);
+        linear_backward(din, dw, db, e->dqkv, in, w, BT, H, 3 * H);
+        return;
+    }
+    mha_last_backward(e->dqkv, tr->datt, e->dctx, e->att, e->qkv, B, T, H, tr->NH);
+    /* k, v (every step): columns H..3H of dqkv, rows H..3H of in_proj */
+    const float *dkv = e->dqkv + H, *dq = e->dqkv + (long)(T - 1) * 3 * H;
+    nn_sgemm(0, 0, BT, H, 2 * H, 1, dkv, 3 * H, w + (long)H * H, H, 1, din, H);
+    nn_sgemm(1, 0, 2 * H, H, BT, 1, dkv, 3 * H, in, H, 1, dw + (long)H * H, H);
+    for (int r = 0; r < BT; r++)
+        for (int j = 0; j < 2 * H; j++) db[H + j] += dkv[(long)r * 3 * H + j];
+    /* q (step T-1): rows with stride T*3H */
+    nn_sgemm(0, 0, B, H, H, 1, dq, T * 3 * H, w, H, 1, din + (long)(T - 1) * H, T * H);
+    nn_sgemm(1, 0, H, H, B, 1, dq, T * 3 * H, in + (long)(T - 1) * H, T * H, 1, dw, H);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < H; j++) db[j] += dq[(long)b * T * 3 * H + j];
+}
+
 static void tf_backward(nn_model *m, nn_trunk *tr, const float *x, int B)
 {
     const int T = m->cfg.T, F = m->cfg.F, H = m->cfg.H, BT = B * T;
-    laststep_backward(tr->enc[tr->L - 1].dx2, tr->dfeat, B, T, H);
+    residual_backward(tr->enc[tr->L - 1].dx2, NULL, tr->dfeat, (long)B * H);
     for (int l = tr->L - 1; l >= 0; l--) {
-        nn_enc_layer *e = &tr->enc[l];
         const float *in = l ? tr->enc[l - 1].x2 : tr->x0;
         float *din = l ? tr->enc[l - 1].dx2 : tr->dx0;
-        layernorm_backward(e->dr2, G(m, e->n2.w), G(m, e->n2.b), e->dx2, e->r2, P(m, e->n2.w), e->m2, e->s2, BT, H);
-        residual_backward(e->dx1, e->df2, e->dr2, (long)BT * H);
-        linear_backward(e->df1, G(m, e->l2.w), G(m, e->l2.b), e->df2, e->f1, P(m, e->l2.w), BT, tr->FF, H);
-        relu_backward(e->df1p, e->df1, e->f1, (long)BT * tr->FF);
-        linear_backward(e->dx1, G(m, e->l1.w), G(m, e->l1.b), e->df1p, e->x1, P(m, e->l1.w), BT, H, tr->FF);
-        layernorm_backward(e->dr1, G(m, e->n1.w), G(m, e->n1.b), e->dx1, e->r1, P(m, e->n1.w), e->m1, e->s1, BT, H);
-        residual_backward(din, e->dao, e->dr1, (long)BT * H);
-        linear_backward(e->dctx, G(m, e->out.w), G(m, e->out.b), e->dao, e->ctx, P(m, e->out.w), BT, H, H);
-        mha_backward(e->dqkv, tr->datt, e->dctx, e->att, e->qkv, B, T, H, tr->NH);
-        linear_backward(din, G(m, e->in.w), G(m, e->in.b), e->dqkv, in, P(m, e->in.w), BT, H, 3 * H);
+        enc_layer_backward(m, tr, &tr->enc[l], in, din, B, l == tr->L - 1);
     }
     linear_backward(NULL, G(m, tr->proj.w), G(m, tr->proj.b), tr->dx0, x, P(m, tr->proj.w), BT, F, H);
 }

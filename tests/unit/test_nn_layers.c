@@ -489,6 +489,34 @@ static void test_mha(void)
     }
 }
 
+/* Attention for the last query only equals the last row of the full layer,
+ * and its gradient equals the full layer's with dout zero except at T-1. */
+static void test_mha_last(void)
+{
+    long nq = AB * AT * 3 * AH, no = AB * AT * AH, na = (long)AB * ANH * AT * AT;
+    double *qkv = rnd(nq, 1), *out = zeros(no), *att = zeros(na), *R = rnd(AB * AH, 1), *Rfull = zeros(no);
+    double *lout = zeros(AB * AH), *latt = zeros(AB * ANH * AT), *dq = zeros(nq), *ldq = zeros(nq);
+    double *datt = zeros(AT * AT);
+    for (int b = 0; b < AB; b++) memcpy(Rfull + ((long)b * AT + AT - 1) * AH, R + b * AH, sizeof(double) * AH);
+    mha_forward_d(out, att, qkv, AB, AT, AH, ANH, 0);
+    mha_last_forward_d(lout, latt, qkv, AB, AT, AH, ANH);
+    mha_backward_d(dq, datt, Rfull, att, qkv, AB, AT, AH, ANH);
+    mha_last_backward_d(ldq, datt, R, latt, qkv, AB, AT, AH, ANH);
+    double worst = 0;
+    for (int b = 0; b < AB; b++)
+        for (int c = 0; c < AH; c++) worst = fmax(worst, fabs(lout[b * AH + c] - out[((long)b * AT + AT - 1) * AH + c]));
+    for (long i = 0; i < nq; i++) worst = fmax(worst, fabs(ldq[i] - dq[i]));
+    CHECK_NEAR(worst, 0, 1e-12);
+    float *fq = tof(qkv, nq), *fo = zerosf(AB * AH), *fa = zerosf(AB * ANH * AT), *fR = tof(R, AB * AH);
+    float *fdq = zerosf(nq), *fdatt = zerosf(AT);
+    mha_last_forward(fo, fa, fq, AB, AT, AH, ANH);
+    mha_last_backward(fdq, fdatt, fR, fa, fq, AB, AT, AH, ANH);
+    same_f("mha last out", fo, lout, AB * AH);
+    same_f("mha last dqkv", fdq, ldq, nq);
+    free(qkv), free(out), free(att), free(R), free(Rfull), free(lout), free(latt), free(dq), free(ldq), free(datt);
+    free(fq), free(fo), free(fa), free(fR), free(fdq), free(fdatt);
+}
+
 static void test_sinusoid(void)
 {
     double pe[6 * 8];
@@ -543,6 +571,7 @@ int main(void)
     t_run("nn layers: lstm (gate order i,f,g,o) gradients and first step by hand", test_lstm);
     t_run("nn layers: gru (reset gate on W_hn h + b_hn) gradients and first step by hand", test_gru);
     t_run("nn layers: multi-head attention, plain and causal, gradients", test_mha);
+    t_run("nn layers: attention of the last query equals the full layer's last row and gradients", test_mha_last);
     t_run("nn layers: sinusoidal encoding matches its formula", test_sinusoid);
     t_run("nn layers: weighted cross-entropy matches its definition and gradients", test_crossentropy);
     return t_done();
