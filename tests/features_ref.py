@@ -5,6 +5,7 @@ in docs/features.md (not from the C code), for the tests and the benchmark.
 
   features_ref.py compute CANDLES [opts] [-o OUT]     reference features CSV
   features_ref.py compare CANDLES FEATURES [opts]     check kml-features' output
+  features_ref.py diff FEATURES_A FEATURES_B [--rtol] the rows both have agree
 
 Options: --max-gap N, --fill, --interval MIN, --features LIST, --labels,
 --horizon H, --fee X, --flat-vol K, --barrier, --upper D, --lower D,
@@ -13,8 +14,8 @@ Options: --max-gap N, --fill, --interval MIN, --features LIST, --labels,
 compare joins the two tables on time, checks that kml-features wrote exactly
 the rows the definitions allow (every selected feature defined, the warm-up
 past, labels inside their segment) and that every value agrees to rtol
-relative (|a - b| <= rtol * max(|b|, floor), the floor being 1e-12 times the
-column's median magnitude, for values that cross zero). It prints one line a
+relative (|a - b| <= rtol * max(|b|, floor), the floor being 1e-3 of the
+column's median magnitude and at least 1e-6, for values that cross zero). It prints one line a
 column with the largest error and exits 1 on any failure.
 """
 import argparse
@@ -400,7 +401,10 @@ def compare(ref, got, rtol, rows_check):
             ok = False
             continue
         a, b = m[k].to_numpy(float), m[k + "_ref"].to_numpy(float)
-        floor = 1e-3 * np.median(np.abs(b))
+        # values far below the column's size (crossing zero) compare absolutely:
+        # 1e-3 of the median magnitude, and at least 1e-6, since these columns
+        # are differences of O(1) quantities whose rounding is ~1e-16
+        floor = max(1e-3 * np.median(np.abs(b)), 1e-6)
         err = np.abs(a - b) / np.maximum(np.abs(b), max(floor, 1e-300))
         worst = int(np.nanargmax(err)) if np.isfinite(err).any() else 0
         bad = ~(err <= rtol)
@@ -412,7 +416,7 @@ def compare(ref, got, rtol, rows_check):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["compute", "compare"])
+    p.add_argument("cmd", choices=["compute", "compare", "diff"])
     p.add_argument("candles")
     p.add_argument("features_csv", nargs="?")
     p.add_argument("-o", "--output")
@@ -436,6 +440,12 @@ def main():
         a.barrier = True
     if a.max_gap is None:
         a.max_gap = 10 ** 9 if a.fill else 0
+    if a.cmd == "diff":  # B is the reference (e.g. the run started much earlier)
+        A = pd.read_csv(a.candles, float_precision="round_trip")
+        B = pd.read_csv(a.features_csv, float_precision="round_trip")
+        common = len(set(A["time"]) & set(B["time"]))
+        print("rows in common: %d of %d" % (common, len(A)))
+        return 0 if common > 0 and compare(B, A, a.rtol, False) else 1
     ref = compute(a.candles, a)
     if a.cmd == "compute":
         ref.to_csv(a.output or sys.stdout, index=False)

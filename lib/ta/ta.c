@@ -28,12 +28,67 @@ void ta_ring_free(ta_ring *r)
 
 void ta_ring_clear(ta_ring *r) { r->len = r->pos = 0; }
 
-double ta_ring_sum(const ta_ring *r, int n)
+/* The newest n values as at most two contiguous runs, oldest first:
+ * v[a0, a1) then v[0, b1). */
+static inline void ring_runs(const ta_ring *r, int n, int *a0, int *a1, int *b1)
 {
     ASSERT(n >= 1 && n <= r->len);
-    double s = 0;
-    for (int k = n - 1; k >= 0; k--) s += ta_ring_ago(r, k);
-    return s;
+    int start = r->pos - n;
+    if (start >= 0) {
+        *a0 = start, *a1 = r->pos, *b1 = 0;
+    } else {
+        *a0 = start + r->cap, *a1 = r->cap, *b1 = r->pos;
+    }
+}
+
+/* The newest n values in order, oldest first: in place when they are
+ * contiguous, else copied into tmp (which holds TA_RING_TMP values). */
+#define TA_RING_TMP 256
+static const double *ring_window(const ta_ring *r, int n, double *tmp)
+{
+    int a0, a1, b1;
+    ring_runs(r, n, &a0, &a1, &b1);
+    if (b1 == 0) return r->v + a0;
+    ASSERT(n <= TA_RING_TMP);
+    memcpy(tmp, r->v + a0, (size_t)(a1 - a0) * sizeof *tmp);
+    memcpy(tmp + (a1 - a0), r->v, (size_t)b1 * sizeof *tmp);
+    return tmp;
+}
+
+/* Sums in four interleaved lanes (value k goes to lane k mod 4, k counted
+ * from the oldest), added up at the end: four independent chains of
+ * additions instead of one, and an order fixed by the window's values alone,
+ * so a value never depends on where the ring or the data began. */
+static double lane_sum(const double *x, int n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= n; k += 4) s0 += x[k], s1 += x[k + 1], s2 += x[k + 2], s3 += x[k + 3];
+    if (k < n) s0 += x[k++];
+    if (k < n) s1 += x[k++];
+    if (k < n) s2 += x[k++];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static double lane_sqdev(const double *x, int n, double m)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int k = 0;
+    for (; k + 4 <= n; k += 4) {
+        double d0 = x[k] - m, d1 = x[k + 1] - m, d2 = x[k + 2] - m, d3 = x[k + 3] - m;
+        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
+    }
+    double d;
+    if (k < n) d = x[k++] - m, s0 += d * d;
+    if (k < n) d = x[k++] - m, s1 += d * d;
+    if (k < n) d = x[k++] - m, s2 += d * d;
+    return (s0 + s1) + (s2 + s3);
+}
+
+double ta_ring_sum(const ta_ring *r, int n)
+{
+    double tmp[TA_RING_TMP];
+    return lane_sum(ring_window(r, n, tmp), n);
 }
 
 double ta_ring_mean(const ta_ring *r, int n) { return ta_ring_sum(r, n) / n; }
@@ -41,33 +96,33 @@ double ta_ring_mean(const ta_ring *r, int n) { return ta_ring_sum(r, n) / n; }
 double ta_ring_var(const ta_ring *r, int n, int ddof)
 {
     ASSERT(n > ddof);
-    double m = ta_ring_mean(r, n), s = 0;
-    for (int k = n - 1; k >= 0; k--) {
-        double d = ta_ring_ago(r, k) - m;
-        s += d * d;
-    }
-    return s / (n - ddof);
+    double tmp[TA_RING_TMP];
+    const double *x = ring_window(r, n, tmp);
+    double m = lane_sum(x, n) / n;
+    return lane_sqdev(x, n, m) / (n - ddof);
 }
 
 double ta_ring_max(const ta_ring *r, int n)
 {
-    ASSERT(n >= 1 && n <= r->len);
-    double m = ta_ring_ago(r, n - 1);
-    for (int k = n - 2; k >= 0; k--) {
-        double x = ta_ring_ago(r, k);
-        if (x > m) m = x;
-    }
+    int a0, a1, b1;
+    ring_runs(r, n, &a0, &a1, &b1);
+    double m = -INFINITY;
+    for (int i = a0; i < a1; i++)
+        if (r->v[i] > m) m = r->v[i];
+    for (int i = 0; i < b1; i++)
+        if (r->v[i] > m) m = r->v[i];
     return m;
 }
 
 double ta_ring_min(const ta_ring *r, int n)
 {
-    ASSERT(n >= 1 && n <= r->len);
-    double m = ta_ring_ago(r, n - 1);
-    for (int k = n - 2; k >= 0; k--) {
-        double x = ta_ring_ago(r, k);
-        if (x < m) m = x;
-    }
+    int a0, a1, b1;
+    ring_runs(r, n, &a0, &a1, &b1);
+    double m = INFINITY;
+    for (int i = a0; i < a1; i++)
+        if (r->v[i] < m) m = r->v[i];
+    for (int i = 0; i < b1; i++)
+        if (r->v[i] < m) m = r->v[i];
     return m;
 }
 

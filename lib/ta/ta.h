@@ -56,8 +56,10 @@ static inline double ta_ring_ago(const ta_ring *r, int k)
     if (i < 0) i += r->cap;
     return r->v[i];
 }
-/* Statistics of the newest n values (n <= len), summed oldest first so the
- * result depends only on those values, never on where the ring started. */
+/* Statistics of the newest n values (n <= len, at most 256 for sum/var),
+ * summed in an order fixed by their positions counted from the oldest (four
+ * interleaved lanes), so the result depends only on those values, never on
+ * where the ring or the data started. */
 double ta_ring_sum(const ta_ring *r, int n);
 double ta_ring_mean(const ta_ring *r, int n);
 /* Two-pass variance: sum((x - mean)^2) / (n - ddof). */
