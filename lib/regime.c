@@ -132,8 +132,9 @@ regime_model *regime_fit(const double *x, long T, int D, char *const *cols, cons
         }
     for (int d = 0; d < D; d++) {
         sd[d] = sqrt(sd[d] / (double)T);
-        if (!(sd[d] > 0)) die(EX_DATAERR, "%s: column '%s': constant; a regime model needs it to vary",
-                              display_name(path), cols[d]);
+        if (!(sd[d] > 0))
+            die(EX_DATAERR, "%s:%ld: column '%s': constant on all %ld rows; a regime model needs it to vary",
+                display_name(path), last_line, cols[d], T);
     }
     double *z = xmalloc((size_t)T * D * sizeof(double));
     for (long t = 0; t < T; t++)

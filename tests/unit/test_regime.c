@@ -383,6 +383,22 @@ static void few_rows_fn(void *arg)
     regime_fit(x, 20, 1, cols, &o, "f.csv", 21);
 }
 
+/* regime_fit called directly (not after regime_read_columns) on a constant column */
+static void const_fit_fn(void *arg)
+{
+    (void)arg;
+    double x[400];
+    for (int i = 0; i < 200; i++) {
+        x[2 * i] = i % 7;
+        x[2 * i + 1] = 0.25;
+    }
+    char *cols[] = {"ret_1", "rv_24"};
+    regime_fit_opts o;
+    regime_fit_defaults(&o);
+    o.K = 2;
+    regime_fit(x, 200, 2, cols, &o, "c.csv", 201);
+}
+
 static void test_errors(void)
 {
     char *p = t_tmpfile("time,close,ret_1,rv_24\n1,1,0.5,0.1\n2,1,0.25,0.1\n3,1,0.1,0.1\n");
@@ -394,6 +410,7 @@ static void test_errors(void)
     p = t_tmpfile("time,close,ret_1,rv_24\n1,1,0.5,0.1\n2,1,abc,0.2\n");
     t_expect_exit(read_cols_fn, p, NULL, 65, ":3: column 'ret_1'");
     unlink(p); free(p);
+    t_expect_exit(const_fit_fn, NULL, NULL, 65, "c.csv:201: column 'rv_24': constant on all 200 rows");
     t_expect_exit(few_rows_fn, NULL, NULL, 65, "f.csv:21: 20 rows are too few for 4 states over 1 columns (need at least 115)");
 
     static const struct {
