@@ -29,15 +29,39 @@ void FN(gru_forward)(real *h,          /* (B,T,H) */
             real *g = gates + ((long)b * T + t) * G, *ghb = gh + (long)b * G;
             real *ht = h + ((long)b * T + t) * H, *hnt = hn + ((long)b * T + t) * H;
             const real *hp = t > 0 ? ht - H : NULL;
+            for (int j = 0; j < 2 * H; j++) g[j] = g[j] + ghb[j] + b_hh[j];
+            FN(nn_sigmoid_n)(g, g, 2 * H); /* r, z */
+            const real *r = g, *z = g + H;
+            real *n = g + 2 * H;
             for (int j = 0; j < H; j++) {
-                real r = FN(nn_sigmoid)(g[j] + ghb[j] + b_hh[j]);
-                real z = FN(nn_sigmoid)(g[H + j] + ghb[H + j] + b_hh[H + j]);
                 hnt[j] = ghb[2 * H + j] + b_hh[2 * H + j];
-                real n = FN(nn_tanh)(g[2 * H + j] + r * hnt[j]);
-                g[j] = r, g[H + j] = z, g[2 * H + j] = n;
-                ht[j] = (1 - z) * n + (hp ? z * hp[j] : 0);
+                n[j] = n[j] + r[j] * hnt[j];
             }
+            FN(nn_tanh_n)(n, n, H);
+            if (hp)
+                for (int j = 0; j < H; j++) ht[j] = (1 - z[j]) * n[j] + z[j] * hp[j];
+            else
+                for (int j = 0; j < H; j++) ht[j] = (1 - z[j]) * n[j] + 0;
         }
+    }
+}
+
+/* One step of one sequence: from the activated gates g (r, z, n at offsets
+ * 0, H, 2H), hn = W_hn h_{t-1} + b_hn, dh_t and h_{t-1} (hp, NULL at t = 0):
+ * the input-side (dx) and hidden-side (dhh) pre-activation gradients, and
+ * dh_{t-1} += dh_t z (dhp, NULL at t = 0). The pointers never alias
+ * (restrict lets the loop vectorise). */
+static void FN(gru_cell_backward)(real *restrict dx, real *restrict dhh, real *restrict dhp, const real *restrict dh,
+                                  const real *restrict g, const real *restrict hn, const real *restrict hp, int H)
+{
+    for (int j = 0; j < H; j++) {
+        real r = g[j], z = g[H + j], n = g[2 * H + j], hprev = hp ? hp[j] : 0;
+        real dn = dh[j] * (1 - z) * (1 - n * n);
+        real dz = dh[j] * (hprev - n) * z * (1 - z);
+        real dr = dn * hn[j] * r * (1 - r);
+        dx[j] = dr, dx[H + j] = dz, dx[2 * H + j] = dn;
+        dhh[j] = dr, dhh[H + j] = dz, dhh[2 * H + j] = dn * r;
+        if (dhp) dhp[j] += dh[j] * z;
     }
 }
 
@@ -60,15 +84,7 @@ void FN(gru_backward)(real *din,    /* (B,T,I) or NULL */
             real *dx = dgx + ((long)b * T + t) * G, *dhh = dgh + ((long)b * T + t) * G;
             const real *hp = t > 0 ? h + ((long)b * T + t - 1) * H : NULL;
             real *dhp = t > 0 ? dht - H : NULL;
-            for (int j = 0; j < H; j++) {
-                real r = g[j], z = g[H + j], n = g[2 * H + j], hprev = hp ? hp[j] : 0;
-                real dn = dht[j] * (1 - z) * (1 - n * n);
-                real dz = dht[j] * (hprev - n) * z * (1 - z);
-                real dr = dn * hnt[j] * r * (1 - r);
-                dx[j] = dr, dx[H + j] = dz, dx[2 * H + j] = dn;
-                dhh[j] = dr, dhh[H + j] = dz, dhh[2 * H + j] = dn * r;
-                if (dhp) dhp[j] += dht[j] * z;
-            }
+            FN(gru_cell_backward)(dx, dhh, dhp, dht, g, hnt, hp, H);
         }
         if (t > 0) /* dh[:,t-1] += dgh[:,t] w_hh */
             GEMM(0, 0, B, H, G, 1, dgh + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);

@@ -31,14 +31,38 @@ void FN(lstm_forward)(real *h,          /* (B,T,H) */
             real *g = gates + ((long)b * T + t) * G;
             real *ct = c + ((long)b * T + t) * H, *ht = h + ((long)b * T + t) * H;
             const real *cp = t > 0 ? ct - H : NULL;
-            for (int j = 0; j < H; j++) {
-                real ig = FN(nn_sigmoid)(g[j]), fg = FN(nn_sigmoid)(g[H + j]);
-                real gg = FN(nn_tanh)(g[2 * H + j]), og = FN(nn_sigmoid)(g[3 * H + j]);
-                g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
-                ct[j] = (cp ? fg * cp[j] : 0) + ig * gg;
-                ht[j] = og * FN(nn_tanh)(ct[j]);
-            }
+            FN(nn_sigmoid_n)(g, g, 2 * H);             /* i, f */
+            FN(nn_tanh_n)(g + 2 * H, g + 2 * H, H);    /* g */
+            FN(nn_sigmoid_n)(g + 3 * H, g + 3 * H, H); /* o */
+            const real *ig = g, *fg = g + H, *gg = g + 2 * H, *og = g + 3 * H;
+            if (cp)
+                for (int j = 0; j < H; j++) ct[j] = fg[j] * cp[j] + ig[j] * gg[j];
+            else
+                for (int j = 0; j < H; j++) ct[j] = 0 + ig[j] * gg[j];
+            FN(nn_tanh_n)(ht, ct, H);
+            for (int j = 0; j < H; j++) ht[j] = og[j] * ht[j];
         }
+    }
+}
+
+/* One step of one sequence, units j < n of a block of H: from the activated
+ * gates g (i, f, g, o at offsets 0, H, 2H, 3H), tanh(c_t), dh_t and c_{t-1}
+ * (NULL at t = 0), the gates' pre-activation gradients dg and, in dc, the
+ * cell gradient carried in (dc_{t+1} f_{t+1} path) and carried on. The
+ * pointers never alias (restrict lets the loop vectorise). */
+static void FN(lstm_cell_backward)(real *restrict dg, real *restrict dc, const real *restrict g,
+                                   const real *restrict tc, const real *restrict dh, const real *restrict cp, int n,
+                                   int H)
+{
+    for (int j = 0; j < n; j++) {
+        real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
+        real dct = dc[j] + dh[j] * og * (1 - tc[j] * tc[j]);
+        real cprev = cp ? cp[j] : 0;
+        dg[j] = dct * gg * ig * (1 - ig);              /* i */
+        dg[H + j] = dct * cprev * fg * (1 - fg);       /* f */
+        dg[2 * H + j] = dct * ig * (1 - gg * gg);      /* g */
+        dg[3 * H + j] = dh[j] * tc[j] * og * (1 - og); /* o */
+        dc[j] = dct * fg;
     }
 }
 
@@ -61,16 +85,11 @@ void FN(lstm_backward)(real *din,         /* (B,T,I) or NULL */
             const real *ct = c + ((long)b * T + t) * H, *cp = t > 0 ? ct - H : NULL;
             const real *dht = dh + ((long)b * T + t) * H;
             real *dg = dgates + ((long)b * T + t) * G, *dcb = dc + (long)b * H;
-            for (int j = 0; j < H; j++) {
-                real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
-                real tc = FN(nn_tanh)(ct[j]);
-                real dct = dcb[j] + dht[j] * og * (1 - tc * tc);
-                real cprev = cp ? cp[j] : 0;
-                dg[j] = dct * gg * ig * (1 - ig);                 /* i */
-                dg[H + j] = dct * cprev * fg * (1 - fg);          /* f */
-                dg[2 * H + j] = dct * ig * (1 - gg * gg);         /* g */
-                dg[3 * H + j] = dht[j] * tc * og * (1 - og);      /* o */
-                dcb[j] = dct * fg;
+            for (int j0 = 0; j0 < H; j0 += 256) {
+                real tcs[256]; /* tanh(c_t), recomputed as the forward pass did, 256 units at a time */
+                int jn = H - j0 < 256 ? H - j0 : 256;
+                FN(nn_tanh_n)(tcs, ct + j0, jn);
+                FN(lstm_cell_backward)(dg + j0, dcb + j0, g + j0, tcs, dht + j0, cp ? cp + j0 : NULL, jn, H);
             }
         }
         if (t > 0) /* dh[:,t-1] += dgates[:,t] w_hh */
