@@ -12,7 +12,17 @@ void FN(relu_forward)(real *out, const real *in, long n)
 
 void FN(relu_backward)(real *din, const real *dout, const real *out, long n)
 {
-    for (long i = 0; i < n; i++) din[i] += out[i] > 0 ? dout[i] : 0; /* no branch: signs are random */
+    long i = 0;
+#if !defined(NN_F64) && defined(__SSE2__)
+    /* four at a time, dout masked by out > 0 (the compiler will not if-convert
+     * the comparison under the default -ftrapping-math; the signs are random,
+     * so a branch mispredicts half the time) */
+    for (; i + 4 <= n; i += 4) {
+        __m128 keep = _mm_cmpgt_ps(_mm_loadu_ps(out + i), _mm_setzero_ps());
+        _mm_storeu_ps(din + i, _mm_add_ps(_mm_loadu_ps(din + i), _mm_and_ps(keep, _mm_loadu_ps(dout + i))));
+    }
+#endif
+    for (; i < n; i++) din[i] += out[i] > 0 ? dout[i] : 0;
 }
 
 void FN(gelu_forward)(real *out, const real *in, long n)

@@ -10,6 +10,14 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
 {
     if (M == 0 || N == 0) return;
     nn_gemm_flops += 2.0 * M * N * K;
+    if (M == 1 && K > 0) {
+        /* one row (a single window's recurrent step, one query): a matrix-vector
+         * product, which OpenBLAS does without sgemm's packing. c = op(B)^T a,
+         * a = A's row (stride lda when A is transposed). */
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B, ldb, A,
+                    ta ? lda : 1, beta, C, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }

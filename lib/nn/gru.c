@@ -49,20 +49,28 @@ void FN(gru_forward)(real *h,          /* (B,T,H) */
 /* One step of one sequence: from the activated gates g (r, z, n at offsets
  * 0, H, 2H), hn = W_hn h_{t-1} + b_hn, dh_t and h_{t-1} (hp, NULL at t = 0):
  * the input-side (dx) and hidden-side (dhh) pre-activation gradients, and
- * dh_{t-1} += dh_t z (dhp, NULL at t = 0). The pointers never alias
+ * dh_{t-1} += dh_t z (dhp; hp and dhp are both NULL at t = 0). The pointers never alias
  * (restrict lets the loop vectorise). */
 static void FN(gru_cell_backward)(real *restrict dx, real *restrict dhh, real *restrict dhp, const real *restrict dh,
                                   const real *restrict g, const real *restrict hn, const real *restrict hp, int H)
 {
-    for (int j = 0; j < H; j++) {
-        real r = g[j], z = g[H + j], n = g[2 * H + j], hprev = hp ? hp[j] : 0;
-        real dn = dh[j] * (1 - z) * (1 - n * n);
-        real dz = dh[j] * (hprev - n) * z * (1 - z);
-        real dr = dn * hn[j] * r * (1 - r);
-        dx[j] = dr, dx[H + j] = dz, dx[2 * H + j] = dn;
-        dhh[j] = dr, dhh[H + j] = dz, dhh[2 * H + j] = dn * r;
-        if (dhp) dhp[j] += dh[j] * z;
+#define GRU_CELL(HPREV)                                                          \
+    for (int j = 0; j < H; j++) {                                                \
+        real r = g[j], z = g[H + j], n = g[2 * H + j], hprev = HPREV;            \
+        real dn = dh[j] * (1 - z) * (1 - n * n);                                 \
+        real dz = dh[j] * (hprev - n) * z * (1 - z);                             \
+        real dr = dn * hn[j] * r * (1 - r);                                      \
+        dx[j] = dr, dx[H + j] = dz, dx[2 * H + j] = dn;                          \
+        dhh[j] = dr, dhh[H + j] = dz, dhh[2 * H + j] = dn * r;                   \
+        if (hp) dhp[j] += dh[j] * z;                                             \
     }
+    /* t = 0 and t > 0 as separate loops, so neither has a branch inside */
+    if (hp) {
+        GRU_CELL(hp[j])
+    } else {
+        GRU_CELL(0)
+    }
+#undef GRU_CELL
 }
 
 void FN(gru_backward)(real *din,    /* (B,T,I) or NULL */

@@ -112,18 +112,24 @@ static void test_linear(void)
 /* ---- the gemm wrapper against its loops, every transpose and stride ---- */
 static void test_gemm(void)
 {
-    enum { M = 5, N = 7, K = 6, LD = 9 };
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++) {
-            double *A = rnd(LD * LD, 1), *Bm = rnd(LD * LD, 1), *C = rnd(LD * LD, 1);
-            float *fA = tof(A, LD * LD), *fB = tof(Bm, LD * LD), *fC = tof(C, LD * LD), *lC = tof(C, LD * LD);
-            nn_gemm_loop_d(ta, tb, M, N, K, 0.5, A, LD, Bm, LD, 1, C, LD);
-            nn_sgemm(ta, tb, M, N, K, 0.5f, fA, LD, fB, LD, 1, fC, LD);
-            nn_gemm_loop_f(ta, tb, M, N, K, 0.5f, fA, LD, fB, LD, 1, lC, LD);
-            same_f("sgemm", fC, C, LD * LD);
-            same_f("gemm loop float", lC, C, LD * LD);
-            free(A), free(Bm), free(C), free(fA), free(fB), free(fC), free(lC);
-        }
+    enum { N = 7, K = 6, LD = 9 };
+    /* M = 1 is nn_sgemm's matrix-vector path; beta 0 must not read C (NaN there) */
+    for (int M = 1; M <= 5; M += 4)
+        for (int beta = 0; beta < 2; beta++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++) {
+                    double *A = rnd(LD * LD, 1), *Bm = rnd(LD * LD, 1), *C = rnd(LD * LD, 1);
+                    float *fA = tof(A, LD * LD), *fB = tof(Bm, LD * LD), *fC = tof(C, LD * LD), *lC = tof(C, LD * LD);
+                    if (!beta)
+                        for (int i = 0; i < M; i++)
+                            for (int j = 0; j < N; j++) fC[i * LD + j] = NAN;
+                    nn_gemm_loop_d(ta, tb, M, N, K, 0.5, A, LD, Bm, LD, beta, C, LD);
+                    nn_sgemm(ta, tb, M, N, K, 0.5f, fA, LD, fB, LD, beta, fC, LD);
+                    nn_gemm_loop_f(ta, tb, M, N, K, 0.5f, fA, LD, fB, LD, beta, lC, LD);
+                    same_f("sgemm", fC, C, LD * LD);
+                    same_f("gemm loop float", lC, C, LD * LD);
+                    free(A), free(Bm), free(C), free(fA), free(fB), free(fC), free(lC);
+                }
 }
 
 /* ---- element-wise ---- */
@@ -559,7 +565,7 @@ static void test_crossentropy(void)
 int main(void)
 {
     rng_seed(&rng, 12345);
-    t_run("nn layers: sgemm and the plain-loop gemm agree for every transpose and stride", test_gemm);
+    t_run("nn layers: sgemm (and its one-row path) and the plain-loop gemm agree for every transpose, stride and beta", test_gemm);
     t_run("nn layers: linear gradients match finite differences; float build matches", test_linear);
     t_run("nn layers: relu, gelu, dropout gradients match finite differences", test_elementwise);
     t_run("nn layers: residual add and concatenation gradients", test_residual_concat);
