@@ -197,8 +197,60 @@ void class_prior(const int *y, long a, long b, double prior[3], long cnt[3]) {
     }
 }
 
+void class_prior_rows(const int *y, const long *idx, long n, double prior[3], long cnt[3]) {
+    long c[3] = {0, 0, 0};
+    for (long i = 0; i < n; i++) c[y[idx[i]]]++;
+    for (int k = 0; k < 3; k++) {
+        prior[k] = n > 0 ? (double)c[k] / n : 1.0 / 3;
+        if (cnt) cnt[k] = c[k];
+    }
+}
+
 void class_weights(const long cnt[3], float w[3]) {
     long n = cnt[0] + cnt[1] + cnt[2];
     int present = (cnt[0] > 0) + (cnt[1] > 0) + (cnt[2] > 0);
     for (int k = 0; k < 3; k++) w[k] = cnt[k] > 0 ? (float)((double)n / ((double)present * cnt[k])) : 0.0f;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int64_t dataset_interval(const kml_dataset *d) {
+    if (d->n < 2) return 0;
+    long m = d->n - 1;
+    int64_t *dt = xmalloc((size_t)m * sizeof *dt);
+    for (long i = 0; i < m; i++) dt[i] = d->time[i + 1] - d->time[i];
+    qsort(dt, (size_t)m, sizeof *dt, cmp_i64);
+    int64_t best = dt[0];
+    long best_run = 0;
+    for (long i = 0; i < m;) {
+        long j = i;
+        while (j < m && dt[j] == dt[i]) j++;
+        if (j - i > best_run) best_run = j - i, best = dt[i]; /* strict: ties keep the smaller spacing */
+        i = j;
+    }
+    free(dt);
+    return best;
+}
+
+long dataset_windows(const kml_dataset *d, int T, int max_gap, unsigned char *ok) {
+    int64_t iv = dataset_interval(d);
+    /* The largest spacing inside a segment; in double, so a huge --max-gap cannot overflow. */
+    double lim = (double)iv * ((double)max_gap + 1);
+    long start = 0, n = 0;
+    for (long i = 0; i < d->n; i++) {
+        if (i > 0 && (double)(d->time[i] - d->time[i - 1]) > lim) start = i;
+        ok[i] = i - start >= T - 1;
+        n += ok[i];
+    }
+    return n;
+}
+
+long rows_where(const unsigned char *ok, long a, long b, long *idx) {
+    long n = 0;
+    for (long i = a; i < b; i++)
+        if (!ok || ok[i]) idx[n++] = i;
+    return n;
 }

@@ -61,6 +61,19 @@ typedef struct {
     double *mean, *std; /* (F) */
 } kml_scaler;
 
+/* Windows that cross a break in the data. kml-features restarts its
+ * indicators after a gap longer than its --max-gap (and emits no row until
+ * they are warm again), so in a features CSV a restart shows as a jump in
+ * time. The bar interval is the most common spacing of consecutive rows
+ * (the smallest of equally common ones; 0 when n < 2). A row starts a new
+ * segment when it lies more than (max_gap + 1) intervals after the previous
+ * row; ok[i] = 1 when the window of T rows ending at row i lies inside one
+ * segment (so also i >= T - 1). Returns the number of valid windows. */
+int64_t dataset_interval(const kml_dataset *d);
+long dataset_windows(const kml_dataset *d, int T, int max_gap, unsigned char *ok);
+/* The rows of [a, b) with ok[i] set (ok NULL: all), into idx; returns their count. */
+long rows_where(const unsigned char *ok, long a, long b, long *idx);
+
 /* Mean and standard deviation of rows [a, b) of x (N, F); a zero or undefined
  * deviation becomes 1 (the feature is then only centred). */
 void scaler_fit(kml_scaler *s, const double *x, int F, long a, long b);
@@ -71,6 +84,8 @@ cJSON *scaler_to_json(const kml_scaler *s);
 
 /* Class frequencies of y[a..b) into prior (3); returns counts in cnt (3) when non-NULL. */
 void class_prior(const int *y, long a, long b, double prior[3], long cnt[3]);
+/* The same over the rows idx (n). */
+void class_prior_rows(const int *y, const long *idx, long n, double prior[3], long cnt[3]);
 /* Inverse-frequency class weights, normalised so sum_k cnt_k w_k = N:
  * w_k = N / (3 cnt_k); a class absent from training gets weight 0. */
 void class_weights(const long cnt[3], float w[3]);

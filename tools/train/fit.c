@@ -18,16 +18,15 @@ static void gather(float *x, const float *xs, int F, int T, const long *idx, int
         memcpy(x + (size_t)b * T * F, xs + (size_t)(idx[b] - T + 1) * F, (size_t)T * F * sizeof *x);
 }
 
-double eval_loss_rows(model *m, const float *xs, const int *y, int F, long a, long b, const float *cw) {
+double eval_loss_rows(model *m, const float *xs, const int *y, int F, const long *idx, long n, const float *cw) {
     float *x = xmalloc((size_t)EVAL_B * m->T * F * sizeof *x);
-    long idx[EVAL_B];
     int yb[EVAL_B];
     double num = 0, den = 0;
-    for (long i = a; i < b; i += EVAL_B) {
-        int B = (int)(b - i < EVAL_B ? b - i : EVAL_B);
+    for (long i = 0; i < n; i += EVAL_B) {
+        int B = (int)(n - i < EVAL_B ? n - i : EVAL_B);
         double wsum = 0;
-        for (int k = 0; k < B; k++) idx[k] = i + k, yb[k] = y[i + k], wsum += cw ? cw[yb[k]] : 1;
-        gather(x, xs, F, m->T, idx, B);
+        for (int k = 0; k < B; k++) yb[k] = y[idx[i + k]], wsum += cw ? cw[yb[k]] : 1;
+        gather(x, xs, F, m->T, idx + i, B);
         /* The batch loss is a weighted mean; recombine batches by their weight sums. */
         num += m->eval_loss(m, x, yb, cw, B) * wsum;
         den += wsum;
@@ -36,18 +35,16 @@ double eval_loss_rows(model *m, const float *xs, const int *y, int F, long a, lo
     return den > 0 ? num / den : NAN;
 }
 
-void predict_rows(model *m, const float *xs, int F, long a, long b, double *p) {
+void predict_rows(model *m, const float *xs, int F, const long *idx, long n, double *p) {
     float *x = xmalloc((size_t)EVAL_B * m->T * F * sizeof *x);
     float logits[EVAL_B * 3];
-    long idx[EVAL_B];
-    for (long i = a; i < b; i += EVAL_B) {
-        int B = (int)(b - i < EVAL_B ? b - i : EVAL_B);
-        for (int k = 0; k < B; k++) idx[k] = i + k;
-        gather(x, xs, F, m->T, idx, B);
+    for (long i = 0; i < n; i += EVAL_B) {
+        int B = (int)(n - i < EVAL_B ? n - i : EVAL_B);
+        gather(x, xs, F, m->T, idx + i, B);
         m->predict(m, x, B, logits);
         for (int k = 0; k < B; k++) {
             for (int j = 0; j < 3; j++) logits[3 * k + j] += m->offset[j];
-            kml_softmax3(logits + 3 * k, p + 3 * (i - a + k));
+            kml_softmax3(logits + 3 * k, p + 3 * (i + k));
         }
     }
     free(x);
@@ -61,12 +58,13 @@ void model_set_prior_correction(model *m, const float cw[3]) {
 
 void fit(model *m, const train_cfg *c, const fit_data *fd, fit_result *r, int quiet, const char *log_tag) {
     memset(r, 0, sizeof *r);
-    long n = fd->tr1 - fd->tr0;
+    long n = fd->ntr;
+    ASSERT(n > 0);
     int B = c->batch < n ? c->batch : (int)n;
     long steps_epoch = (n + B - 1) / B, total = steps_epoch * c->epochs;
     long warmup = total / 20; /* 5 % of the steps: Adam's moments settle before the full rate */
     long *order = xmalloc((size_t)n * sizeof *order);
-    for (long i = 0; i < n; i++) order[i] = fd->tr0 + i;
+    memcpy(order, fd->tr, (size_t)n * sizeof *order);
     float *x = xmalloc((size_t)B * m->T * fd->F * sizeof *x);
     int *yb = xmalloc((size_t)B * sizeof *yb);
     r->train_loss = xmalloc((size_t)c->epochs * sizeof *r->train_loss);
@@ -100,7 +98,7 @@ void fit(model *m, const train_cfg *c, const fit_data *fd, fit_result *r, int qu
             snprintf(note, sizeof note, "epoch %d/%d loss %.4f", ep + 1, c->epochs, lsum / wsum);
             progress_update(&pg, step, note);
         }
-        double vl = eval_loss_rows(m, fd->xs, fd->y, fd->F, fd->va0, fd->va1, fd->cw);
+        double vl = eval_loss_rows(m, fd->xs, fd->y, fd->F, fd->va, fd->nva, fd->cw);
         r->train_loss[ep] = lsum / wsum;
         r->val_loss[ep] = vl;
         r->epochs_run = ep + 1;

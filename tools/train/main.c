@@ -19,7 +19,7 @@ static const char *const deep_archs[] = {"lstm", "gru", "tcn", "cnn", "transform
 enum {
     O_FEATURES = 256, O_LABEL, O_HORIZON, O_DAYS, O_HIDDEN, O_LAYERS, O_DROPOUT, O_EPOCHS, O_PATIENCE, O_LR,
     O_WD, O_CLIP, O_BATCH, O_SEED, O_SPLIT, O_PURGE, O_SOURCE, O_FEE, O_FORCE, O_VIS, O_EXTREME, O_LEVERAGE,
-    O_CONFIG, O_OPT, O_TRIALS, O_BUDGET, O_JOBS, O_SPACE, O_WF, O_TRAIN_DAYS, O_STEP_DAYS, O_PAIR, O_VERBOSE
+    O_CONFIG, O_MAXGAP, O_OPT, O_TRIALS, O_BUDGET, O_JOBS, O_SPACE, O_WF, O_TRAIN_DAYS, O_STEP_DAYS, O_PAIR, O_VERBOSE
 };
 
 static const struct cli_opt opts[] = {
@@ -43,6 +43,7 @@ static const struct cli_opt opts[] = {
     {"seed", O_SEED, "N", "random seed: same seed, same model file (default 1)"},
     {"split", O_SPLIT, "TR,VA", "train and validation percent; test is the rest (default 70,15)"},
     {"purge", O_PURGE, "N", "rows between the splits (default and minimum: the label horizon)"},
+    {"max-gap", O_MAXGAP, "N", "missing bars a window may span; a longer gap (a restart) breaks windows (default 3)"},
     {"source", O_SOURCE, "S", "data source recorded in the model: real|synthetic|unknown (default unknown)"},
     {"fee", O_FEE, "X", "move a bar must beat for hit_rate (default 2 x taker fee)"},
     {"config", O_CONFIG, "FILE", "trading configuration (default config/trading.json)"},
@@ -96,7 +97,7 @@ static cJSON *comparison(cJSON *results) {
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     train_cfg c = {.T = 64, .H = 64, .layers = 2, .dropout = 0, .lr = 1e-3f, .weight_decay = 1e-4f, .clip = 1,
-                   .batch = 64, .epochs = 30, .patience = 5, .seed = 1, .f_train = 0.70, .f_val = 0.15, .purge = -1};
+                   .batch = 64, .epochs = 30, .patience = 5, .seed = 1, .f_train = 0.70, .f_val = 0.15, .purge = -1, .max_gap = 3};
     train_opts o = {.source = "unknown", .fee = NAN, .trials = 16, .jobs = 0, .time_budget = 0,
                     .train_days = 180, .step_days = 30};
     const char *arch = "all", *config_path = NULL;
@@ -139,6 +140,7 @@ int main(int argc, char **argv) {
             break;
         }
         case O_PURGE: c.purge = (int)cli_long("purge", optarg, 0, 100000); break;
+        case O_MAXGAP: c.max_gap = (int)cli_long("max-gap", optarg, 0, 1000000000L); break;
         case O_SOURCE:
             if (strcmp(optarg, "real") && strcmp(optarg, "synthetic") && strcmp(optarg, "unknown"))
                 cli_usage_error("--source: expected real, synthetic or unknown, got '%s'", optarg);

@@ -231,10 +231,19 @@ void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const
     /* Scale and hand over rows [0, va1) only: the trials cannot see the test split. */
     float *xs = xmalloc((size_t)s.va1 * d->F * sizeof *xs);
     scaler_apply(&sc, d->x, 0, s.va1, xs);
+    /* The samples: windows of the longest T that cross no break. */
+    unsigned char *ok = xmalloc((size_t)d->n);
+    dataset_windows(d, Tmax, base->max_gap, ok);
+    long *tr = xmalloc((size_t)(s.tr1 - s.tr0) * sizeof *tr), *va = xmalloc((size_t)(s.va1 - s.va0) * sizeof *va);
+    long ntr = rows_where(ok, s.tr0, s.tr1, tr), nva = rows_where(ok, s.va0, s.va1, va);
+    free(ok);
+    if (ntr == 0 || nva == 0)
+        die(EX_DATAERR, "%s: --optimize: no window of %d bars in the training or validation split crosses no gap "
+            "(--max-gap %d)", display_name(o->input), Tmax, base->max_gap);
     double prior[3];
     long cnt[3];
-    class_prior(d->y, s.tr0, s.tr1, prior, cnt);
-    fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr0 = s.tr0, .tr1 = s.tr1, .va0 = s.va0, .va1 = s.va1};
+    class_prior_rows(d->y, tr, ntr, prior, cnt);
+    fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr = tr, .ntr = ntr, .va = va, .nva = nva};
     class_weights(cnt, fd.cw);
 
     /* Rungs: budgets epochs/3^R, ..., epochs/3, epochs. */
@@ -324,6 +333,8 @@ void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const
     fprintf(stderr, "%s: --optimize: %d trials, %d rungs; wrote %s and %s\n", progname, n, R + 1, path, bpath);
     free(idx);
     free(t);
+    free(tr);
+    free(va);
     free(xs);
     scaler_free(&sc);
 }

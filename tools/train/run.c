@@ -61,19 +61,21 @@ static cJSON *cfg_json(const train_cfg *c, const train_opts *o, const kml_datase
     json_add_num(j, "f_train", c->f_train);
     json_add_num(j, "f_val", c->f_val);
     cJSON_AddNumberToObject(j, "purge", c->purge);
+    cJSON_AddNumberToObject(j, "max_gap", c->max_gap);
     cJSON_AddStringToObject(j, "schedule", "warmup 5% + cosine");
-    cJSON_AddStringToObject(j, "optimizer", "adam");
+    cJSON_AddStringToObject(j, "optimizer", strcmp(c->arch, "linear") ? "adamw" : "adam (l2 on the weights)");
     cJSON_AddStringToObject(j, "source", o->source);
     json_add_num(j, "fee", o->fee);
     cJSON_AddStringToObject(j, "label", d->label);
     return j;
 }
 
-static cJSON *range_json(const kml_dataset *d, long a, long b) {
+/* The samples of a part: how many, and the times of the first and last. */
+static cJSON *range_json(const kml_dataset *d, const long *idx, long n) {
     cJSON *r = cJSON_CreateObject();
-    cJSON_AddNumberToObject(r, "rows", (double)(b - a));
-    cJSON_AddNumberToObject(r, "first", b > a ? (double)d->time[a] : 0);
-    cJSON_AddNumberToObject(r, "last", b > a ? (double)d->time[b - 1] : 0);
+    cJSON_AddNumberToObject(r, "rows", (double)n);
+    cJSON_AddNumberToObject(r, "first", n > 0 ? (double)d->time[idx[0]] : 0);
+    cJSON_AddNumberToObject(r, "last", n > 0 ? (double)d->time[idx[n - 1]] : 0);
     return r;
 }
 
@@ -153,14 +155,27 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
         die(EX_DATAERR, "%s: %ld rows are too few for windows of %d bars, a %.0f/%.0f/%.0f split and a purge gap of %d",
             display_name(o->input), d->n, c->T, 100 * c->f_train, 100 * c->f_val, 100 * (1 - c->f_train - c->f_val),
             c->purge);
+    /* Samples: the rows of each part whose window crosses no break in the data. */
+    unsigned char *ok = xmalloc((size_t)d->n);
+    dataset_windows(d, c->T, c->max_gap, ok);
+    long *idx[3], cntk[3];
+    long ra[3] = {s.tr0, s.va0, s.te0}, rb[3] = {s.tr1, s.va1, s.te1};
+    for (int k = 0; k < 3; k++) {
+        idx[k] = xmalloc((size_t)(rb[k] - ra[k]) * sizeof *idx[k]);
+        cntk[k] = rows_where(ok, ra[k], rb[k], idx[k]);
+    }
+    free(ok);
+    if (cntk[0] == 0 || cntk[1] == 0 || cntk[2] == 0)
+        die(EX_DATAERR, "%s: a split has no window of %d bars that crosses no gap of more than %d missing bars "
+            "(--max-gap)", display_name(o->input), c->T, c->max_gap);
     kml_scaler sc;
     scaler_fit(&sc, d->x, d->F, 0, s.tr1); /* the rows the training windows read, and no other */
     float *xs = xmalloc((size_t)d->n * d->F * sizeof *xs);
     scaler_apply(&sc, d->x, 0, d->n, xs);
     double prior[3];
     long cnt[3];
-    class_prior(d->y, s.tr0, s.tr1, prior, cnt);
-    fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr0 = s.tr0, .tr1 = s.tr1, .va0 = s.va0, .va1 = s.va1};
+    class_prior_rows(d->y, idx[0], cntk[0], prior, cnt);
+    fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr = idx[0], .ntr = cntk[0], .va = idx[1], .nva = cntk[1]};
     class_weights(cnt, fd.cw);
 
     mkdirs(o->outdir);
@@ -169,9 +184,9 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "arch", c->arch);
         cJSON_AddNumberToObject(f, "params", (double)m->nparams);
-        cJSON_AddNumberToObject(f, "train_samples", (double)(s.tr1 - s.tr0));
-        cJSON_AddNumberToObject(f, "val_samples", (double)(s.va1 - s.va0));
-        cJSON_AddNumberToObject(f, "test_samples", (double)(s.te1 - s.te0));
+        cJSON_AddNumberToObject(f, "train_samples", (double)cntk[0]);
+        cJSON_AddNumberToObject(f, "val_samples", (double)cntk[1]);
+        cJSON_AddNumberToObject(f, "test_samples", (double)cntk[2]);
         cJSON_AddStringToObject(f, "source", o->source);
         log_event("ml_training", LOG_INFO, "training start", f);
     }
@@ -182,25 +197,26 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
     /* Evaluation of every split with the best epoch's parameters. */
     cJSON *metrics = cJSON_CreateObject();
     const char *names[3] = {"train", "val", "test"};
-    long ra[3] = {s.tr0, s.va0, s.te0}, rb[3] = {s.tr1, s.va1, s.te1};
-    double *ptest = NULL;
+    double *ptest = NULL, *rtest = NULL;
+    int *ytest = NULL;
     for (int k = 0; k < 3; k++) {
-        long n = rb[k] - ra[k];
-        double *p = xmalloc((size_t)n * 3 * sizeof *p);
-        predict_rows(m, xs, d->F, ra[k], rb[k], p);
+        long n = cntk[k];
+        double *p = xmalloc((size_t)n * 3 * sizeof *p), *r = xmalloc((size_t)n * sizeof *r);
+        int *yk = xmalloc((size_t)n * sizeof *yk);
+        for (long i = 0; i < n; i++) yk[i] = d->y[idx[k][i]], r[i] = d->ret[idx[k][i]];
+        predict_rows(m, xs, d->F, idx[k], n, p);
         kml_metrics mt;
-        metrics_compute(&mt, p, d->y + ra[k], d->ret_col ? d->ret + ra[k] : NULL, n, prior, o->fee);
+        metrics_compute(&mt, p, yk, d->ret_col ? r : NULL, n, prior, o->fee);
         cJSON_AddItemToObject(metrics, names[k], metrics_to_json(&mt));
-        if (k == 2)
-            ptest = p;
-        else
-            free(p);
+        if (k == 2) {
+            ptest = p, ytest = yk, rtest = r;
+        } else {
+            free(p), free(yk), free(r);
+        }
     }
 
     cJSON *tw = cJSON_CreateObject();
-    cJSON_AddItemToObject(tw, "train", range_json(d, s.tr0, s.tr1));
-    cJSON_AddItemToObject(tw, "val", range_json(d, s.va0, s.va1));
-    cJSON_AddItemToObject(tw, "test", range_json(d, s.te0, s.te1));
+    for (int k = 0; k < 3; k++) cJSON_AddItemToObject(tw, names[k], range_json(d, idx[k], cntk[k]));
     cJSON_AddNumberToObject(tw, "purge", s.purge);
     cJSON *data = cJSON_CreateObject();
     cJSON_AddStringToObject(data, "source", o->source);
@@ -261,8 +277,7 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
     cJSON_AddItemToObject(res, "run", run);
     cJSON_AddItemToObject(res, "data", data);
     if (o->visualize) {
-        cJSON *plots = plot_all(o->outdir, c->arch, &fr, ptest, d->y + s.te0, d->ret_col ? d->ret + s.te0 : NULL,
-                                s.te1 - s.te0);
+        cJSON *plots = plot_all(o->outdir, c->arch, &fr, ptest, ytest, d->ret_col ? rtest : NULL, cntk[2]);
         cJSON_AddItemToObject(res, "plots", plots);
     }
     cJSON *f = cJSON_CreateObject();
@@ -276,6 +291,9 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
 
     cJSON_Delete(cj);
     free(ptest);
+    free(ytest);
+    free(rtest);
+    for (int k = 0; k < 3; k++) free(idx[k]);
     fit_result_free(&fr);
     m->destroy(m);
     scaler_free(&sc);

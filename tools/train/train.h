@@ -24,6 +24,7 @@ typedef struct {
     uint64_t seed;
     double f_train, f_val; /* split fractions (test is the rest) */
     int purge;             /* rows between the parts; >= the label horizon */
+    int max_gap;           /* missing bars a window may span (see dataset_windows) */
 } train_cfg;
 
 /* A trainable model: the linear baseline or a lib/nn network. */
@@ -48,19 +49,22 @@ struct model {
     size_t nparams;
 };
 
-/* Whether arch names a deep model that this build can train. */
+/* Whether this build can train lib/nn's deep models. */
 int deep_available(void);
 model *linear_model_create(const train_cfg *c, int F);
-/* A lib/nn model; dies EX_USAGE for an invalid configuration. */
+/* A lib/nn model; dies EX_USAGE for an invalid configuration. The best
+ * epoch's parameters are kept in a file under tmpdir (removed by destroy). */
 model *deep_model_create(const train_cfg *c, int F, const char *tmpdir);
 model *model_create(const train_cfg *c, int F, const char *tmpdir);
 
-/* What the training loop sees: scaled rows and the sample ranges. */
+/* What the training loop sees: scaled rows and the samples, each named by
+ * the row its window ends at (windows that cross a break are left out). */
 typedef struct {
     const float *xs;  /* (N, F) scaled */
     const int *y;     /* (N) */
     int F;
-    long tr0, tr1, va0, va1; /* sample (window end) rows */
+    const long *tr, *va; /* (ntr), (nva) training and validation sample rows, increasing */
+    long ntr, nva;
     float cw[3];      /* class weights */
 } fit_data;
 
@@ -76,12 +80,12 @@ typedef struct {
  * return. log_arch non-NULL: every epoch goes to logs/ml_training.log. */
 void fit(model *m, const train_cfg *c, const fit_data *fd, fit_result *r, int quiet, const char *log_tag);
 void fit_result_free(fit_result *r);
-/* Weighted validation loss of rows [a, b). */
-double eval_loss_rows(model *m, const float *xs, const int *y, int F, long a, long b, const float *cw);
+/* Weighted validation loss of the samples ending at rows idx (n). */
+double eval_loss_rows(model *m, const float *xs, const int *y, int F, const long *idx, long n, const float *cw);
 /* Set m->offset from the training class weights. */
 void model_set_prior_correction(model *m, const float cw[3]);
-/* Class probabilities (b-a, 3) of sample rows [a, b) into p (offset applied). */
-void predict_rows(model *m, const float *xs, int F, long a, long b, double *p);
+/* Class probabilities (n, 3) of the samples ending at rows idx (n) into p (offset applied). */
+void predict_rows(model *m, const float *xs, int F, const long *idx, long n, double *p);
 
 /* Options of the whole tool that the pieces read. */
 typedef struct {

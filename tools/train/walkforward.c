@@ -4,7 +4,10 @@
  * train_days + k step, with models trained on the bars in [P_k - train_days,
  * P_k) whose labels end before P_k: a training row i is used only when
  * i + horizon < the first predicted row, so no label a model learnt overlaps
- * a bar it predicts. The scaler is fitted on the fold's training rows. */
+ * a bar it predicts. The scaler is fitted on the fold's training rows.
+ * A bar whose window of T rows crosses a break in the data (see
+ * dataset_windows, --max-gap) is neither trained on nor predicted: the
+ * output has no row for it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,10 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
     for (int i = 0; i < 5; i++) csvw_str(&w, hdr[i]);
     csvw_end(&w);
     float *xs = xmalloc((size_t)d->n * d->F * sizeof *xs);
+    unsigned char *ok = xmalloc((size_t)d->n);
+    dataset_windows(d, c->T, c->max_gap, ok);
+    long *tr = xmalloc((size_t)d->n * sizeof *tr), *va = xmalloc((size_t)d->n * sizeof *va);
+    long *pr = xmalloc((size_t)d->n * sizeof *pr);
     long a = 0, p0 = 0;
     int folds = 0;
     for (int k = 0;; k++) {
@@ -41,7 +48,9 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
         long s0 = a + c->T - 1, end = p0 - d->horizon; /* training samples [s0, end) */
         long N = end - s0;
         long tr1 = s0 + (long)floor(0.85 * N), va0 = tr1 + c->purge;
-        if (N <= 0 || tr1 <= s0 || end <= va0)
+        long ntr = N > 0 && tr1 > s0 ? rows_where(ok, s0, tr1, tr) : 0;
+        long nva = end > va0 ? rows_where(ok, va0, end, va) : 0;
+        if (ntr == 0 || nva == 0)
             die(EX_DATAERR, "%s: walk-forward fold %d has too few rows (%ld) for windows of %d bars; raise --train-days",
                 display_name(o->input), k, N > 0 ? N : 0, c->T);
         kml_scaler sc;
@@ -49,10 +58,15 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
         scaler_apply(&sc, d->x, 0, d->n, xs);
         double prior[3];
         long cnt[3];
-        class_prior(d->y, s0, tr1, prior, cnt);
-        fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr0 = s0, .tr1 = tr1, .va0 = va0, .va1 = end};
+        class_prior_rows(d->y, tr, ntr, prior, cnt);
+        fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr = tr, .ntr = ntr, .va = va, .nva = nva};
         class_weights(cnt, fd.cw);
-        long np = p1 - p0;
+        /* The bars of this step that have a whole window (none crossing a break). */
+        long np = rows_where(ok, p0, p1, pr);
+        if (np == 0) {
+            scaler_free(&sc);
+            continue;
+        }
         double *p = xmalloc((size_t)narch * np * 3 * sizeof *p);
         for (int ai = 0; ai < narch; ai++) {
             train_cfg ci = *c;
@@ -63,7 +77,7 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
             fit_result fr;
             fit(m, &ci, &fd, &fr, o->quiet, NULL);
             model_set_prior_correction(m, fd.cw);
-            predict_rows(m, xs, d->F, p0, p1, p + (size_t)ai * np * 3);
+            predict_rows(m, xs, d->F, pr, np, p + (size_t)ai * np * 3);
             cJSON *f = cJSON_CreateObject();
             cJSON_AddNumberToObject(f, "fold", k);
             cJSON_AddStringToObject(f, "arch", archs[ai]);
@@ -71,8 +85,8 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
             cJSON_AddNumberToObject(f, "train_last", (double)d->time[end - 1]);
             /* The last bar the model saw: the label of its last training row ends there. */
             cJSON_AddNumberToObject(f, "seen_last", (double)d->time[end - 1 + d->horizon]);
-            cJSON_AddNumberToObject(f, "predict_first", (double)d->time[p0]);
-            cJSON_AddNumberToObject(f, "predict_last", (double)d->time[p1 - 1]);
+            cJSON_AddNumberToObject(f, "predict_first", (double)d->time[pr[0]]);
+            cJSON_AddNumberToObject(f, "predict_last", (double)d->time[pr[np - 1]]);
             cJSON_AddNumberToObject(f, "epochs", fr.epochs_run);
             cJSON_AddNumberToObject(f, "best_epoch", fr.best_epoch);
             json_add_num(f, "best_val_loss", fr.best_val);
@@ -84,7 +98,7 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
         for (long i = 0; i < np; i++)
             for (int ai = 0; ai < narch; ai++) {
                 const double *q = p + ((size_t)ai * np + i) * 3;
-                csvw_int(&w, d->time[p0 + i]);
+                csvw_int(&w, d->time[pr[i]]);
                 csvw_str(&w, archs[ai]);
                 for (int j = 0; j < 3; j++) csvw_double(&w, q[j]);
                 csvw_end(&w);
@@ -94,6 +108,10 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
         folds++;
     }
     free(xs);
+    free(ok);
+    free(tr);
+    free(va);
+    free(pr);
     if (folds == 0)
         die(EX_DATAERR, "%s: the data spans less than --train-days %g: nothing to predict", display_name(o->input),
             o->train_days);

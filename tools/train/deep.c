@@ -1,0 +1,129 @@
+/* deep.c: lib/nn's networks (lstm, gru, tcn, cnn, transformer, hybrid)
+ * behind kml-train's model interface.
+ *
+ * A window is (T, F) of scaled features ending at the labelled bar. The
+ * optimiser is AdamW (decoupled weight decay) with global-norm clipping; the
+ * learning rate comes from fit()'s schedule. lib/nn keeps its parameters
+ * private, so the best epoch is remembered as a model file of its own
+ * (nn_save, float32: restoring it gives back exactly the same parameters) in
+ * tmpdir, removed when the model is destroyed or the process exits. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/nn.h"
+#include "train.h"
+#include "util.h"
+
+typedef struct {
+    nn_model *net;
+    nn_adam_cfg opt;
+    char snap[4200];
+    int snapped;
+} deep;
+
+int deep_available(void) { return 1; }
+
+/* Snapshot files still on disk, removed at exit (a die() in the middle of
+ * training leaves no stray file behind). */
+#define MAX_SNAPS 64
+static char *snaps[MAX_SNAPS];
+
+static void remove_snaps(void) {
+    for (int i = 0; i < MAX_SNAPS; i++)
+        if (snaps[i]) unlink(snaps[i]);
+}
+
+static void track(char *path, int on) {
+    static int registered;
+    if (!registered) atexit(remove_snaps), registered = 1;
+    for (int i = 0; i < MAX_SNAPS; i++)
+        if (on ? !snaps[i] : snaps[i] == path) {
+            snaps[i] = on ? path : NULL;
+            return;
+        }
+}
+
+static float deep_step(model *m, const float *x, const int *y, const float *w, int B, float lr, rng_t *rng) {
+    deep *d = m->impl;
+    return nn_train_step(d->net, x, y, w, B, &d->opt, lr, rng);
+}
+
+static float deep_eval(model *m, const float *x, const int *y, const float *w, int B) {
+    deep *d = m->impl;
+    return nn_eval_loss(d->net, x, y, w, B);
+}
+
+static void deep_predict(model *m, const float *x, int B, float *logits) {
+    deep *d = m->impl;
+    nn_predict(d->net, x, B, logits);
+}
+
+static void deep_snapshot(model *m) {
+    deep *d = m->impl;
+    if (nn_save(d->net, d->snap, NULL)) die(EX_IOERR, "%s: cannot keep the best epoch", d->snap);
+    d->snapped = 1;
+}
+
+static void deep_restore(model *m) {
+    deep *d = m->impl;
+    if (!d->snapped) return;
+    nn_model *best = nn_load(d->snap, NULL);
+    if (!best) die(EX_SOFTWARE, "%s: cannot read back the best epoch", d->snap);
+    nn_free(d->net);
+    d->net = best;
+}
+
+static void deep_save(model *m, const char *path, const cJSON *meta) {
+    deep *d = m->impl;
+    if (nn_save(d->net, path, meta)) die(EX_IOERR, "%s: cannot write the model", path);
+}
+
+static cJSON *deep_config(model *m) {
+    deep *d = m->impl;
+    return nn_config_json(nn_get_config(d->net));
+}
+
+static void deep_destroy(model *m) {
+    deep *d = m->impl;
+    if (d->snapped) unlink(d->snap);
+    track(d->snap, 0);
+    nn_free(d->net);
+    free(d);
+    free(m);
+}
+
+model *deep_model_create(const train_cfg *c, int F, const char *tmpdir) {
+    nn_config nc;
+    if (nn_config_default(&nc, c->arch)) die(EX_USAGE, "--arch: unknown architecture '%s'", c->arch);
+    nc.T = c->T, nc.F = F, nc.H = c->H, nc.layers = c->layers, nc.dropout = c->dropout;
+    char err[256];
+    if (nn_config_check(&nc, err, sizeof err)) die(EX_USAGE, "--arch %s: %s", c->arch, err);
+    nn_model *net = nn_create(&nc, c->seed);
+    if (!net) die(EX_USAGE, "--arch %s: invalid configuration", c->arch);
+    model *m = xcalloc(1, sizeof *m);
+    deep *d = xcalloc(1, sizeof *d);
+    d->net = net;
+    nn_adam_default(&d->opt);
+    d->opt.lr = c->lr;
+    d->opt.weight_decay = c->weight_decay;
+    d->opt.decoupled = 1;
+    d->opt.clip_norm = c->clip;
+    static unsigned serial;
+    snprintf(d->snap, sizeof d->snap, "%s/.%s.best-epoch.%ld.%u.safetensors", tmpdir, c->arch, (long)getpid(),
+             serial++);
+    track(d->snap, 1);
+    snprintf(m->arch, sizeof m->arch, "%s", c->arch);
+    m->T = c->T;
+    m->impl = d;
+    m->step = deep_step;
+    m->eval_loss = deep_eval;
+    m->predict = deep_predict;
+    m->snapshot = deep_snapshot;
+    m->restore = deep_restore;
+    m->save = deep_save;
+    m->config_json = deep_config;
+    m->destroy = deep_destroy;
+    m->nparams = nn_num_params(net);
+    return m;
+}
