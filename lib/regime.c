@@ -233,7 +233,7 @@ void regime_order_and_name(regime_model *rm)
     for (int d = D - 1; d >= 0; d--)
         for (size_t p = 0; p < sizeof volp / sizeof *volp; p++)
             if (has_prefix(rm->columns[d], volp[p])) rm->vol_col = d;
-    double mu[REGIME_MAX_K + 8], vol[REGIME_MAX_K + 8];
+    double mu[REGIME_MAX_K + 8] = {0}, vol[REGIME_MAX_K + 8] = {0};
     ASSERT(K <= REGIME_MAX_K + 8);
     for (int k = 0; k < K; k++) {
         mu[k] = m->mean[(size_t)k * D + rm->ret_col];
@@ -358,7 +358,7 @@ void regime_save(const regime_model *rm, const char *path)
     if (rm->auto_states) {
         cJSON *b = cJSON_CreateObject();
         for (int k = 2; k <= REGIME_MAX_K; k++) {
-            char key[8];
+            char key[16];
             snprintf(key, sizeof key, "%d", k);
             if (!isnan(rm->bic_by_k[k])) json_add_num(b, key, rm->bic_by_k[k]);
         }
