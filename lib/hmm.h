@@ -104,8 +104,11 @@ void hmm_fit_defaults(hmm_fit_opts *o);
  * converged whether it stopped on tol (both may be NULL). */
 double hmm_em(hmm_t *m, const double *x, long T, int max_iter, double tol, double var_floor, int *iterations,
               int *converged);
-/* Fit a model to x (T, D). Returns the best model (caller frees) or NULL when
- * every start failed. info may be NULL. T must be at least K. */
+/* Fit a model to x (T, D). Even starts take k-means++ clusters of the rows,
+ * odd ones k-means clusters of each row's local window statistics (which
+ * separate persistent regimes that overlap row by row); each is refined by
+ * hmm_em. Returns the best model (caller frees) or NULL when every start
+ * failed. info may be NULL. T must be at least K. */
 hmm_t *hmm_fit(const double *x, long T, int D, const hmm_fit_opts *o, hmm_fit_info *info);
 
 /* Draw T rows x (T, D) and their states (T) from the model (for tests and
