@@ -36,14 +36,16 @@ static u128 pow10_128(int k)
 }
 
 /* Write m (exactly p digits, m in [10^(p-1), 10^p)) with decimal exponent X
- * the way printf's %.pg does, after the sign. */
+ * the way printf's %.pg does, after the sign. Digits are moved with
+ * fixed-size copies (no memmove call): b gets up to 24 bytes of scratch past
+ * the text, hence the 40-byte buffer. */
 static int put_g(char *b, uint64_t m, int p, int X)
 {
     /* Two digits a step from a table, in two independent 32-bit halves. */
     static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                "8081828384858687888990919293949596979899";
-    char d[20];
+    char d[40]; /* p digits; the rest is scratch the fixed-size copies read */
     uint32_t lo = (uint32_t)(m % 100000000), hi = (uint32_t)(m / 100000000);
     for (int i = p - 2; i >= p - 8; i -= 2) {
         uint32_t t = lo % 100;
@@ -59,13 +61,14 @@ static int put_g(char *b, uint64_t m, int p, int X)
     if (j == 0) d[0] = (char)('0' + hi);
     int nd = p;
     while (nd > 1 && d[nd - 1] == '0') nd--;
-    int n = 0;
+    int n;
     if (X < -4 || X >= p) {
-        b[n++] = d[0];
+        b[0] = d[0];
+        n = 1;
         if (nd > 1) {
-            b[n++] = '.';
-            memcpy(b + n, d + 1, (size_t)nd - 1);
-            n += nd - 1;
+            b[1] = '.';
+            memcpy(b + 2, d + 1, 16);
+            n = nd + 1;
         }
         b[n++] = 'e';
         b[n++] = X < 0 ? '-' : '+';
@@ -74,18 +77,17 @@ static int put_g(char *b, uint64_t m, int p, int X)
         b[n++] = (char)('0' + e / 10 % 10);
         b[n++] = (char)('0' + e % 10);
     } else if (X >= 0) {
-        memcpy(b + n, d, (size_t)X + 1);
-        n += X + 1;
-        if (nd > X + 1) {
-            b[n++] = '.';
-            memcpy(b + n, d + X + 1, (size_t)(nd - X - 1));
-            n += nd - X - 1;
+        memcpy(b, d, 24);
+        n = X + 1;
+        if (nd > n) {
+            b[n] = '.';
+            memcpy(b + n + 1, d + n, 16);
+            n = nd + 1;
         }
     } else {
-        b[n++] = '0';
-        b[n++] = '.';
-        for (int i = 0; i < -X - 1; i++) b[n++] = '0';
-        memcpy(b + n, d, (size_t)nd);
+        memcpy(b, "0.000000", 8);
+        n = 1 - X; /* "0." and -X-1 zeros */
+        memcpy(b + n, d, 24);
         n += nd;
     }
     b[n] = 0;
@@ -111,8 +113,9 @@ int ta_fmt_double(char *buf, double x)
     memcpy(&bits, &ax, sizeof bits);
     uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
     int e = (int)(bits >> 52) - 1075, e2 = e + 53;
-    /* floor(log10(ax)) is this guess or one above it. */
-    int e10 = (int)floor((e2 - 1) * 0.30102999566398120);
+    /* floor(log10(ax)) is this guess or one above it: floor((e2 - 1) log10 2),
+     * with log10 2 ~ 78913 / 2^18, exact for |e2| < 1650 (no libm call). */
+    int e10 = ((e2 - 1) * 78913) >> 18;
     int k = 16 - e10, s = e < 0 ? -e : 0;
     u128 q = 0, r = 0;
     for (int tries = 0; tries < 2; tries++) {
@@ -131,20 +134,32 @@ int ta_fmt_double(char *buf, double x)
     const uint64_t mps[3] = {q100, q10, Q}, lows[3] = {Q - q100 * 100, Q - q10 * 10, 0};
     for (int p = 15; p <= 17; p++) {
         uint64_t u = unit[p - 15], mp = mps[p - 15], low = lows[p - 15];
-        /* rounding: twice the dropped part against one unit, in 2^-s units */
-        u128 b2 = (((u128)low << s) + r) << 1, h2 = (u128)u << s;
-        if (b2 == h2) return slow(buf, x);
-        if (b2 > h2) mp++;
-        /* round trip: d = (decimal - x) 10^k 2^s; x's half gap is 2^(e-1) 10^k,
-         * so the decimal reads back as x when 2 |d| < 10^k (times 2^e when
-         * e >= 0), or 4 |d| below an exact power of two. */
+        /* rounding: the dropped part low + r/2^s against half a unit */
+        if (u > 1) {
+            if (low > u / 2 || (low == u / 2 && r != 0)) mp++;
+            else if (low == u / 2) return slow(buf, x); /* an exact tie */
+        } else if (s > 0) {
+            u128 half = (u128)1 << (s - 1);
+            if (r == half) return slow(buf, x);
+            if (r > half) mp++;
+        }
         int64_t dq = (int64_t)(mp * u) - (int64_t)Q;
-        __int128 d = ((__int128)dq * ((__int128)1 << s)) - (__int128)r;
-        u128 ad = d < 0 ? (u128)(-d) : (u128)d;
-        u128 lhs = (d < 0 && m == (1ULL << 52)) ? ad << 2 : ad << 1;
-        u128 rhs = e >= 0 ? P10[k] << e : P10[k];
-        if (lhs == rhs) return slow(buf, x);
-        if (lhs > rhs) continue;
+        if (p < 17) {
+            /* x's half gap, in units of the 17th digit, is T / (2m) < 1e17 / 2^53
+             * < 11.2 (T = x 10^k < 1e17, m >= 2^52), and the decimal is at
+             * least |dq| - 1 away: 13 or more units never read back as x. */
+            if (dq > 12 || dq < -12) continue;
+            /* round trip: d = (decimal - x) 10^k 2^s; x's half gap is 2^(e-1) 10^k,
+             * so the decimal reads back as x when 2 |d| < 10^k (times 2^e when
+             * e >= 0), or 4 |d| below an exact power of two. */
+            __int128 d = ((__int128)dq * ((__int128)1 << s)) - (__int128)r;
+            u128 ad = d < 0 ? (u128)(-d) : (u128)d;
+            u128 lhs = (d < 0 && m == (1ULL << 52)) ? ad << 2 : ad << 1;
+            u128 rhs = e >= 0 ? P10[k] << e : P10[k];
+            if (lhs == rhs) return slow(buf, x);
+            if (lhs > rhs) continue;
+        }
+        /* 17 digits always read back as x (DBL_DECIMAL_DIG) */
         int X = 16 - k;
         if (mp == (uint64_t)P10[p]) {
             mp /= 10;

@@ -565,9 +565,48 @@ void feat_cols_init(feat_cols *c, csv_reader *r)
     c->prev = INT64_MIN;
 }
 
+/* A plain decimal ("417.253", "-0.5", "12") with at most 15 significant
+ * digits and 22 decimals, converted exactly as strtod does: the digits and
+ * the power of ten are both exact doubles, so one division rounds correctly
+ * (Clinger's fast path). Anything else (exponents, long mantissas, junk,
+ * empty) returns 0 and is left to csv_double(), which also reports errors. */
+static int fast_decimal(const char *s, double *out)
+{
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int neg = *s == '-';
+    s += neg;
+    uint64_t m = 0;
+    int digits = 0, frac = -1, any = 0;
+    for (;; s++) {
+        if (*s >= '0' && *s <= '9') {
+            any = 1;
+            if (m || *s != '0') digits++;
+            m = m * 10 + (uint64_t)(*s - '0');
+            if (frac >= 0) frac++;
+            if (digits > 15 || frac > 22) return 0;
+        } else if (*s == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (*s || !any) return 0;
+    double x = (double)m;
+    if (frac > 0) x /= p10[frac];
+    *out = neg ? -x : x;
+    return 1;
+}
+
+static double number(csv_reader *r, int col)
+{
+    double x;
+    return fast_decimal(csv_field(r, col), &x) ? x : csv_double(r, col);
+}
+
 static double positive(csv_reader *r, int col)
 {
-    double x = csv_double(r, col);
+    double x = number(r, col);
     if (!(x > 0)) csv_die(r, col, "must be positive: \"%s\"", csv_field(r, col));
     return x;
 }
@@ -584,7 +623,7 @@ int feat_read_bar(csv_reader *r, feat_cols *c, feat_bar *b)
         csv_die(r, c->high, "%s is below the bar's open or close", csv_field(r, c->high));
     if (b->low > b->open || b->low > b->close)
         csv_die(r, c->low, "%s is above the bar's open or close", csv_field(r, c->low));
-    b->volume = csv_double(r, c->volume);
+    b->volume = number(r, c->volume);
     if (b->volume < 0) csv_die(r, c->volume, "must not be negative: \"%s\"", csv_field(r, c->volume));
     b->vwap = csv_double_or(r, c->vwap, NAN);
     if (c->vwap >= 0 && !csv_empty(r, c->vwap) && !(b->vwap > 0))

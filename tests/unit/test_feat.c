@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "t.h"
 #include "ta/feat.h"
@@ -303,6 +304,33 @@ static void the_lookahead_check_passes_and_reports(void)
     free(buf);
 }
 
+static void reading_parses_numbers_as_strtod_does(void)
+{
+    /* the fast decimal path and the general one give the same doubles */
+    static const char *nums[] = {"417.253", "0.1", "123456789012345", "1234567890.12345", "0.0000000000000000000001",
+                                 "1e3", "12478.0936008401", "3.14159265358979323846", "007.50", "5.", ".5",
+                                 "99999999999999.99", "1234567890123456789"};
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "time,open,high,low,close,vwap,volume\n");
+    int n = (int)(sizeof nums / sizeof *nums);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d,%s,%s,%s,%s,,%s\n", 3600 * (i + 1), nums[i], nums[i],
+                                nums[i], nums[i], nums[i]);
+    char *path = t_tmpfile(text);
+    long got;
+    feat_bar *b = feat_read_all(path, &got);
+    CHECK_EQ_INT(got, n);
+    for (int i = 0; i < n && i < got; i++) {
+        double want = strtod(nums[i], NULL);
+        if (b[i].close != want || b[i].volume != want || b[i].open != want)
+            t_fail(__FILE__, __LINE__, "\"%s\" read as %.17g, strtod gives %.17g", nums[i], b[i].close, want);
+        CHECK(isnan(b[i].vwap));
+    }
+    free(b);
+    unlink(path);
+    free(path);
+}
+
 static void parsers(void)
 {
     feat_dist d;
@@ -339,6 +367,7 @@ int main(void)
           triple_barrier_first_touch_and_liquidation);
     t_run("no label looks across a restart", no_label_crosses_a_restart);
     t_run("the look-ahead check passes on a walk and fails when nothing is written", the_lookahead_check_passes_and_reports);
+    t_run("candles are read to the same doubles as strtod gives", reading_parses_numbers_as_strtod_does);
     t_run("barrier distances, interval inference, feature table", parsers);
     return t_done();
 }

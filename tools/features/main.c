@@ -177,7 +177,7 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
         free(t);
     }
     writer w = {stdout, o->nsel, feat_nlabels(o), NULL, 0};
-    w.cap = 32 * (size_t)(2 + w.nf + w.ny) + 2;
+    w.cap = 32 * (size_t)(2 + w.nf + w.ny) + 64; /* ta_fmt_double may use 40 bytes */
     w.buf = xmalloc(w.cap);
     write_header(&w, o);
     feat_engine *e = feat_new(o, emit, &w);
