@@ -111,6 +111,54 @@ static void test_split(void) {
     CHECK_EQ_INT(split_make(&s, 5, 10, 0.70, 0.15, 0), -1);
 }
 
+/* Hourly rows 0..11 with a gap of 2 missing bars after row 3 (bridged at
+ * max_gap 2) and one of 5 after row 7 (a restart at max_gap < 5). */
+static void test_windows(void) {
+    int64_t t[12];
+    long k = 0;
+    for (int i = 0; i < 12; i++) t[i] = 3600 * (k++), k += i == 3 ? 2 : i == 7 ? 5 : 0;
+    kml_dataset d = {.n = 12, .time = t};
+    CHECK_EQ_INT(dataset_interval(&d), 3600);
+    unsigned char ok[12];
+    /* T 3, max_gap 2: segments 0..7 and 8..11; windows end at 2..7 and 10..11 */
+    CHECK_EQ_INT(dataset_windows(&d, 3, 2, ok), 8);
+    static const unsigned char want[12] = {0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1};
+    for (int i = 0; i < 12; i++) CHECK_EQ_INT(ok[i], want[i]);
+    /* max_gap 1: the first gap breaks too (segments 0..3, 4..7, 8..11) */
+    CHECK_EQ_INT(dataset_windows(&d, 3, 1, ok), 6);
+    CHECK_EQ_INT(ok[4], 0);
+    CHECK_EQ_INT(ok[5], 0);
+    CHECK_EQ_INT(ok[6], 1);
+    /* max_gap 5 bridges both: every window from row T-1 on */
+    CHECK_EQ_INT(dataset_windows(&d, 3, 5, ok), 10);
+    CHECK_EQ_INT(ok[1], 0);
+    CHECK_EQ_INT(ok[9], 1);
+    /* T 1: every row is its own window */
+    CHECK_EQ_INT(dataset_windows(&d, 1, 0, ok), 12);
+    long idx[12];
+    dataset_windows(&d, 3, 2, ok);
+    CHECK_EQ_INT(rows_where(ok, 5, 12, idx), 5);
+    CHECK_EQ_INT(idx[0], 5);
+    CHECK_EQ_INT(idx[2], 7);
+    CHECK_EQ_INT(idx[3], 10);
+    CHECK_EQ_INT(rows_where(NULL, 5, 8, idx), 3);
+    /* the interval is the commonest spacing, not the smallest or the mean */
+    int64_t t2[5] = {0, 60, 3660, 7260, 10860};
+    kml_dataset d2 = {.n = 5, .time = t2};
+    CHECK_EQ_INT(dataset_interval(&d2), 3600);
+    d2.n = 1;
+    CHECK_EQ_INT(dataset_interval(&d2), 0);
+    /* the class prior of chosen rows */
+    int y[12] = {0, 0, 0, 0, 0, 2, 1, 2, 0, 0, 1, 2};
+    double prior[3];
+    long cnt[3];
+    class_prior_rows(y, idx, 5, prior, cnt); /* rows 5, 6, 7, 10, 11 */
+    CHECK_EQ_INT(cnt[0], 0);
+    CHECK_EQ_INT(cnt[1], 2);
+    CHECK_EQ_INT(cnt[2], 3);
+    CHECK_NEAR(prior[2], 0.6, 1e-15);
+}
+
 static void test_scaler(void) {
     /* (4, 2): column 0 is 1, 2, 3 in the training rows and 100 after; column 1 constant */
     double x[8] = {1, 7, 2, 7, 3, 7, 100, 7};
@@ -271,6 +319,7 @@ int main(void) {
     t_run("train data: columns, reserved names, horizon, --features, --days", test_load);
     t_run("train data: bad input is a located error 65, a missing file 66", test_errors);
     t_run("train data: chronological split with a purge gap", test_split);
+    t_run("train data: windows never cross a restart, bar interval, chosen rows", test_windows);
     t_run("train data: scaler fitted on training rows only", test_scaler);
     t_run("train data: class prior and inverse-frequency weights", test_class_weights);
     t_run("linear baseline: gradient matches finite differences", test_logreg_gradient);
