@@ -35,30 +35,34 @@ static u128 pow10_128(int k)
     return p;
 }
 
+static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                           "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                           "8081828384858687888990919293949596979899";
+
+/* 8 digits of v < 10^8, as four independent two-digit table lookups. */
+static inline void put8(char *d, uint32_t v)
+{
+    uint32_t a = v / 10000, b = v % 10000;
+    memcpy(d, dig2 + 2 * (a / 100), 2);
+    memcpy(d + 2, dig2 + 2 * (a % 100), 2);
+    memcpy(d + 4, dig2 + 2 * (b / 100), 2);
+    memcpy(d + 6, dig2 + 2 * (b % 100), 2);
+}
+
 /* Write m (exactly p digits, m in [10^(p-1), 10^p)) with decimal exponent X
  * the way printf's %.pg does, after the sign. Digits are moved with
  * fixed-size copies (no memmove call): b gets up to 24 bytes of scratch past
  * the text, hence the 40-byte buffer. */
 static int put_g(char *b, uint64_t m, int p, int X)
 {
-    /* Two digits a step from a table, in two independent 32-bit halves. */
-    static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                               "8081828384858687888990919293949596979899";
-    char d[40]; /* p digits; the rest is scratch the fixed-size copies read */
-    uint32_t lo = (uint32_t)(m % 100000000), hi = (uint32_t)(m / 100000000);
-    for (int i = p - 2; i >= p - 8; i -= 2) {
-        uint32_t t = lo % 100;
-        lo /= 100;
-        memcpy(d + i, dig2 + 2 * t, 2);
-    }
-    int j = p - 9;
-    for (; j >= 1; j -= 2) {
-        uint32_t t = hi % 100;
-        hi /= 100;
-        memcpy(d + j - 1, dig2 + 2 * t, 2);
-    }
-    if (j == 0) d[0] = (char)('0' + hi);
+    /* m as 17 digits with leading zeros; its p digits are the last p. */
+    char d17[48]; /* the rest is scratch the fixed-size copies read */
+    uint64_t hi = m / 100000000;
+    uint32_t w = (uint32_t)(m - hi * 100000000), t = (uint32_t)(hi / 100000000);
+    d17[0] = (char)('0' + t);
+    put8(d17 + 1, (uint32_t)(hi - (uint64_t)t * 100000000));
+    put8(d17 + 9, w);
+    const char *d = d17 + (17 - p);
     int nd = p;
     while (nd > 1 && d[nd - 1] == '0') nd--;
     int n;
@@ -152,9 +156,9 @@ int ta_fmt_double(char *buf, double x)
             /* round trip: d = (decimal - x) 10^k 2^s; x's half gap is 2^(e-1) 10^k,
              * so the decimal reads back as x when 2 |d| < 10^k (times 2^e when
              * e >= 0), or 4 |d| below an exact power of two. */
-            __int128 d = ((__int128)dq * ((__int128)1 << s)) - (__int128)r;
-            u128 ad = d < 0 ? (u128)(-d) : (u128)d;
-            u128 lhs = (d < 0 && m == (1ULL << 52)) ? ad << 2 : ad << 1;
+            int below = dq <= 0; /* the decimal is at or under x */
+            u128 ad = below ? ((u128)(uint64_t)(-dq) << s) + r : ((u128)(uint64_t)dq << s) - r; /* |d| */
+            u128 lhs = (below && m == (1ULL << 52)) ? ad << 2 : ad << 1;
             u128 rhs = e >= 0 ? P10[k] << e : P10[k];
             if (lhs == rhs) return slow(buf, x);
             if (lhs > rhs) continue;

@@ -248,6 +248,9 @@ struct feat_engine {
     ta_hilo don;
     /* the current bar's values */
     double v[F_COUNT];
+    int64_t last_sod;
+    int last_dow;
+    double hour_sin, hour_cos, dow_sin, dow_cos;
     int def[F_COUNT];
     /* segment */
     long segbar;          /* bars seen in the segment */
@@ -299,6 +302,8 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
     e->o = *o;
     e->emit = emit;
     e->ctx = ctx;
+    e->last_sod = -1;
+    e->last_dow = -1;
     for (int i = 0; i < o->nsel; i++) e->need[o->sel[i]] = 1;
     /* Labels that scale with volatility need rv_24 on the row. */
     if (o->labels && (o->flat_vol > 0 || (o->barrier && (o->upper.vol > 0 || (o->leverage <= 0 && o->lower.vol > 0)))))
@@ -431,11 +436,20 @@ static void compute(feat_engine *e, const feat_bar *b)
     int64_t sod = ((b->time % 86400) + 86400) % 86400;
     int64_t day = (b->time - sod) / 86400;
     int dow = (int)(((day + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
-    double ah = 2 * M_PI * (double)sod / 86400, ad = 2 * M_PI * dow / 7;
-    v[F_HOUR_SIN] = sin(ah);
-    v[F_HOUR_COS] = cos(ah);
-    v[F_DOW_SIN] = sin(ad);
-    v[F_DOW_COS] = cos(ad);
+    /* The same time of day and weekday recur every bar period: keep the last
+     * ones rather than calling sin and cos again (same values either way). */
+    if (sod != e->last_sod) {
+        double ah = 2 * M_PI * (double)sod / 86400;
+        e->hour_sin = sin(ah), e->hour_cos = cos(ah), e->last_sod = sod;
+    }
+    if (dow != e->last_dow) {
+        double ad = 2 * M_PI * dow / 7;
+        e->dow_sin = sin(ad), e->dow_cos = cos(ad), e->last_dow = dow;
+    }
+    v[F_HOUR_SIN] = e->hour_sin;
+    v[F_HOUR_COS] = e->hour_cos;
+    v[F_DOW_SIN] = e->dow_sin;
+    v[F_DOW_COS] = e->dow_cos;
     def[F_HOUR_SIN] = def[F_HOUR_COS] = def[F_DOW_SIN] = def[F_DOW_COS] = 1;
 }
 

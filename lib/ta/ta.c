@@ -95,10 +95,17 @@ double ta_ring_mean(const ta_ring *r, int n) { return ta_ring_sum(r, n) / n; }
 
 double ta_ring_var(const ta_ring *r, int n, int ddof)
 {
+    double m;
+    return ta_ring_mean_var(r, n, ddof, &m);
+}
+
+double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean)
+{
     ASSERT(n > ddof);
     double tmp[TA_RING_TMP];
     const double *x = ring_window(r, n, tmp);
     double m = lane_sum(x, n) / n;
+    *mean = m;
     return lane_sqdev(x, n, m) / (n - ddof);
 }
 
@@ -619,7 +626,7 @@ int ta_bbands_update(ta_bbands *s, double close, double *upper, double *middle, 
 {
     ta_ring_push(&s->c, close);
     if (s->c.len < s->n) return 0;
-    double m = ta_ring_mean(&s->c, s->n), sd = sqrt(ta_ring_var(&s->c, s->n, 0));
+    double m, sd = sqrt(ta_ring_mean_var(&s->c, s->n, 0, &m));
     *middle = m;
     *upper = m + s->k * sd;
     *lower = m - s->k * sd;
@@ -663,7 +670,7 @@ int ta_zscore_update(ta_zscore *s, double x, double *out)
 {
     ta_ring_push(&s->r, x);
     if (s->r.len < s->n) return 0;
-    double m = ta_ring_mean(&s->r, s->n), sd = sqrt(ta_ring_var(&s->r, s->n, 0));
+    double m, sd = sqrt(ta_ring_mean_var(&s->r, s->n, 0, &m));
     *out = sd == 0.0 || sd <= 1e-12 * fabs(m) ? 0.0 : (x - m) / sd;
     return 1;
 }

@@ -64,6 +64,8 @@ double ta_ring_sum(const ta_ring *r, int n);
 double ta_ring_mean(const ta_ring *r, int n);
 /* Two-pass variance: sum((x - mean)^2) / (n - ddof). */
 double ta_ring_var(const ta_ring *r, int n, int ddof);
+/* Both at once (*mean gets ta_ring_mean's value); returns the variance. */
+double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean);
 double ta_ring_max(const ta_ring *r, int n);
 double ta_ring_min(const ta_ring *r, int n);
 
