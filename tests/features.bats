@@ -240,6 +240,8 @@ H="time,open,high,low,close,vwap,volume\n"
     c=$(grep "^$t," "$T/gap.csv" | cut -d, -f5)
     got=$(printf '%s\n' "$output" | grep "^$t," | cut -d, -f3)
     awk -v g="$got" -v a="$last_close" -v b="$c" 'BEGIN { e = log(b / a); exit !(g - e < 1e-12 && e - g < 1e-12) }'
+    run --separate-stderr kml-features --fill --quiet --features ret_1 "$T/gap.csv"
+    [ "$status" -eq 0 ] && [ -z "$stderr" ]
     # with --max-gap 2 the gap of 3 is not filled but restarts
     run --separate-stderr kml-features --fill --max-gap 2 --features ret_1 "$T/gap.csv"
     [ -z "$stderr" ]

@@ -18,7 +18,7 @@
 #include "util.h"
 
 enum { O_FEATURES = 256, O_LABELS, O_HORIZON, O_FLATVOL, O_FEE, O_BARRIER, O_UPPER, O_LOWER, O_LEVERAGE, O_MAINT,
-       O_MAXGAP, O_FILL, O_INTERVAL, O_CHECK, O_CUTS, O_CONFIG, O_LIST };
+       O_MAXGAP, O_FILL, O_INTERVAL, O_CHECK, O_CUTS, O_CONFIG, O_LIST, O_QUIET };
 
 static const struct cli_opt opts[] = {
     {"features", O_FEATURES, "LIST", "comma-separated feature columns, in order (default: the default set; 'all')"},
@@ -39,6 +39,7 @@ static const struct cli_opt opts[] = {
     {"check-lookahead", O_CHECK, "FILE", "run the look-ahead check on FILE; prints a report, exits 1 on failure"},
     {"cuts", O_CUTS, "N", "even truncation points of the check (default 40)"},
     {"config", O_CONFIG, "FILE", "configuration (default $KML_CONFIG or config/trading.json)"},
+    {"quiet", O_QUIET, NULL, "no note on stderr (the --fill summary)"},
     {0}};
 
 static const char *synopsis =
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
     feat_opts_default(&o);
     const char *check = NULL, *config_path = NULL;
     double fee = NAN, maint = NAN;
-    int ncuts = 40, max_gap_set = 0, upper_set = 0, lower_set = 0;
+    int ncuts = 40, max_gap_set = 0, upper_set = 0, lower_set = 0, quiet = 0;
     int c;
     while ((c = cli_next(argc, argv, opts, synopsis)) != -1) {
         switch (c) {
@@ -237,6 +238,7 @@ int main(int argc, char **argv)
         case O_CHECK: check = optarg; break;
         case O_CUTS: ncuts = (int)cli_long("cuts", optarg, 1, 100000); break;
         case O_CONFIG: config_path = optarg; break;
+        case O_QUIET: quiet = 1; break;
         }
     }
     if (optind < argc - 1) cli_usage_error("unexpected operand '%s'", argv[optind + 1]);
@@ -278,7 +280,7 @@ int main(int argc, char **argv)
         close_stdout();
         return rc;
     }
-    run_stream(path, &o, 0);
+    run_stream(path, &o, quiet);
     close_stdout();
     return 0;
 }
