@@ -13,6 +13,7 @@
 #define CLI_HELP 0x7fff0001
 
 static const struct cli_opt *cached_opts;
+static const char *command; /* the running subcommand, for the hint */
 static struct option longopts[CLI_MAX_OPTS + 2];
 static char shortopts[3 * CLI_MAX_OPTS + 4];
 
@@ -44,6 +45,8 @@ void cli_reset(void)
     cached_opts = NULL;
 }
 
+void cli_set_command(const char *cmd) { command = cmd; }
+
 void cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
@@ -52,7 +55,7 @@ void cli_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (try '%s --help')\n", progname);
+    fprintf(stderr, " (try '%s%s%s --help')\n", progname, command ? " " : "", command ? command : "");
     exit(EX_USAGE);
 }
 

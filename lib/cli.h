@@ -34,6 +34,9 @@ int cli_next(int argc, char **argv, const struct cli_opt *opts, const char *syno
 void cli_usage(FILE *f, const char *synopsis, const struct cli_opt *opts);
 /* Reset getopt state, for tools with subcommands that parse argv again. */
 void cli_reset(void);
+/* A tool with subcommands names the one running ("fit"), so that usage errors
+ * point at its help: "(try 'kml-regime fit --help')". NULL: the tool's help. */
+void cli_set_command(const char *cmd);
 /* Die with EX_USAGE: "kml-x: <msg>" plus the hint line. */
 __attribute__((noreturn, format(printf, 1, 2))) void cli_usage_error(const char *fmt, ...);
 /* Option values, checked; a bad value dies with EX_USAGE naming the option. */

@@ -73,7 +73,7 @@ requests() { grep -c "$1" "$SRV/state/requests.log" || true; }
     assert_equal "$stderr" "kml-fetch: unknown command 'frobnicate' (try 'kml-fetch --help')"
     run --separate-stderr kml-fetch candles --bogus
     assert_equal "$status" 64
-    [[ "$stderr" == *"unknown option '--bogus'"* ]]
+    assert_equal "$stderr" "kml-fetch: unknown option '--bogus' (try 'kml-fetch candles --help')"
     run --separate-stderr kml-fetch ohlc --pair NOTAPAIR!
     assert_equal "$status" 64
     [[ "$stderr" == *"--pair: not an asset pair"* ]]

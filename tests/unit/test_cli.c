@@ -211,6 +211,14 @@ static void test_usage_error(void)
     t_capture(usage_error, NULL, NULL, &o);
     CHECK_EQ_INT(o.code, 64);
     CHECK_EQ_STR(o.err, "kml-test: need 2 files (try 'kml-test --help')\n");
+    /* a subcommand's errors point at the subcommand's help, then back */
+    cli_set_command("fit");
+    t_capture(usage_error, NULL, NULL, &o);
+    CHECK_EQ_INT(o.code, 64);
+    CHECK_EQ_STR(o.err, "kml-test: need 2 files (try 'kml-test fit --help')\n");
+    cli_set_command(NULL);
+    t_capture(usage_error, NULL, NULL, &o);
+    CHECK_EQ_STR(o.err, "kml-test: need 2 files (try 'kml-test --help')\n");
 }
 
 struct val { const char *opt, *text; };

@@ -49,6 +49,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;
         cli_reset();
+        cli_set_command(cmds[i].name);
         int rc = cmds[i].fn(argc - 1, argv + 1);
         close_stdout();
         return rc;

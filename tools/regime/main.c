@@ -197,6 +197,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     argc--;
     argv++;
+    if (!strcmp(cmd, "fit") || !strcmp(cmd, "label") || !strcmp(cmd, "score")) cli_set_command(cmd);
     if (!strcmp(cmd, "fit")) return cmd_fit(argc, argv);
     if (!strcmp(cmd, "label")) return cmd_label(argc, argv);
     if (!strcmp(cmd, "score")) return cmd_score(argc, argv);
