@@ -100,7 +100,12 @@ void FN(gru_backward)(real *din,    /* (B,T,I) or NULL */
     FN(linear_backward)(din, dw_ih, db_ih, dgx, in, w_ih, B * T, I, G);
     for (long r = 0; r < (long)B * T; r++)
         for (int j = 0; j < G; j++) db_hh[j] += dgh[r * G + j];
-    if (T > 1) /* dw_hh += sum_{b, t>=1} dgh[b,t]^T h[b,t-1] */
-        for (int b = 0; b < B; b++)
-            GEMM(1, 0, G, H, T - 1, 1, dgh + ((long)b * T + 1) * G, G, h + (long)b * T * H, H, 1, dw_hh, H);
+    /* dw_hh += sum_{b, t>=1} dgh[b,t]^T h[b,t-1], as one product: dh is
+     * consumed, so it now holds h shifted one step (h_{-1} = 0 at t = 0). */
+    for (int b = 0; b < B; b++) {
+        real *s = dh + (long)b * T * H;
+        memset(s, 0, sizeof(real) * H);
+        memcpy(s + H, h + (long)b * T * H, sizeof(real) * (T - 1) * H);
+    }
+    GEMM(1, 0, G, H, B * T, 1, dgh, G, dh, H, 1, dw_hh, H);
 }
