@@ -11,10 +11,14 @@ void FN(linear_forward)(real *out,      /* (N,O) */
                         const real *b,  /* (O) or NULL */
                         int N, int I, int O)
 {
-    GEMM(0, 1, N, O, I, 1, in, I, w, I, 0, out, O);
-    if (b)
-        for (int n = 0; n < N; n++)
-            for (int o = 0; o < O; o++) out[(long)n * O + o] += b[o];
+    if (!b) {
+        GEMM(0, 1, N, O, I, 1, in, I, w, I, 0, out, O);
+        return;
+    }
+    /* the bias first, then out += in w^T: the same sum (in w^T) + b as adding
+     * it afterwards, without a pass of BLAS zeroing out and a pass adding b */
+    for (int n = 0; n < N; n++) memcpy(out + (long)n * O, b, sizeof(real) * O);
+    GEMM(0, 1, N, O, I, 1, in, I, w, I, 1, out, O);
 }
 
 void FN(linear_backward)(real *din,       /* (N,I) or NULL */
