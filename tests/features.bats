@@ -322,8 +322,9 @@ H="time,open,high,low,close,vwap,volume\n"
         n=$((n + 1))
     done > "$T/list"
     [ "$n" -ge 8 ]
-    # two at a time; each: 10 even cuts plus cuts at and one bar after 10 chosen rows
-    run bash -c "xargs -P 2 -L 1 sh -c 'kml-features --check-lookahead \"\$0\" --cuts 10 \$@ > \"$T/\$(basename \"\$0\").out\" || echo \"FAILED \$0\"' < '$T/list'"
+    # two at a time; each: truncation at every bar, 4 prefixes from scratch, the
+    # future changed after 500 even cuts and at and one bar after 10 chosen rows
+    run bash -c "xargs -P 2 -L 1 sh -c 'kml-features --check-lookahead \"\$0\" --cuts 500 \$@ > \"$T/\$(basename \"\$0\").out\" || echo \"FAILED \$0\"' < '$T/list'"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" != *FAILED* ]]

@@ -368,6 +368,55 @@ void feat_free(feat_engine *e)
 
 const feat_stats *feat_get_stats(const feat_engine *e) { return &e->st; }
 
+/* Every ring buffer the engine owns (feat_clone copies them); returns the count. */
+static int engine_rings(feat_engine *e, ta_ring **r)
+{
+    int n = 0;
+    r[n++] = &e->closes;
+    r[n++] = &e->rv12.r, r[n++] = &e->rv24.r, r[n++] = &e->rv72.r;
+    r[n++] = &e->park.r, r[n++] = &e->gk.r;
+    r[n++] = &e->cci.tp;
+    r[n++] = &e->willr.hl.h, r[n++] = &e->willr.hl.l;
+    r[n++] = &e->mfi.pos, r[n++] = &e->mfi.neg;
+    r[n++] = &e->roc.c;
+    r[n++] = &e->stoch.hl.h, r[n++] = &e->stoch.hl.l, r[n++] = &e->stoch.sk.r, r[n++] = &e->stoch.sd.r;
+    r[n++] = &e->bb.c;
+    r[n++] = &e->obv;
+    r[n++] = &e->obvz.r, r[n++] = &e->volz.r;
+    r[n++] = &e->don.h, r[n++] = &e->don.l;
+    return n;
+}
+
+feat_engine *feat_clone(const feat_engine *src, feat_emit_fn emit, void *ctx)
+{
+    feat_engine *e = feat_new(&src->o, emit, ctx);
+    ta_ring *dst[32], *from[32];
+    double *mine[32];
+    int n = engine_rings(e, dst);
+    ASSERT(n == engine_rings((feat_engine *)src, from) && n <= 32);
+    for (int i = 0; i < n; i++) mine[i] = dst[i]->v;
+    pending *q = e->q;
+    double *qf = e->qf;
+    *e = *src; /* every state and counter; then the owned memory back, with src's contents */
+    e->emit = emit;
+    e->ctx = ctx;
+    for (int i = 0; i < n; i++) {
+        dst[i]->v = mine[i];
+        memcpy(mine[i], from[i]->v, (size_t)from[i]->cap * sizeof *mine[i]);
+    }
+    e->q = q;
+    e->qf = qf;
+    if (q) {
+        size_t nf = (size_t)e->o.nsel;
+        memcpy(qf, src->qf, (size_t)e->qcap * nf * sizeof *qf);
+        for (int i = 0; i < e->qcap; i++) {
+            q[i] = src->q[i];
+            q[i].f = qf + (size_t)i * nf;
+        }
+    }
+    return e;
+}
+
 /* Compute every feature of bar b, the segbar-th of its segment; e->def says
  * which are defined. Only past and current bars enter. */
 static void compute(feat_engine *e, const feat_bar *b)
@@ -719,112 +768,189 @@ static int cmp_long(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Rows collected with the number of bars pushed when each was written. */
+typedef struct {
+    table_t t;
+    long pushed;  /* bars pushed before the one being pushed now */
+    long late;    /* unlabelled rows written after a later bar came in */
+    long first_late;
+} timed_t;
+
+static void collect_timed(void *ctx, const feat_row *r)
+{
+    timed_t *c = ctx;
+    if (r->index != c->pushed && c->late++ == 0) c->first_late = r->index;
+    collect(&c->t, r);
+}
+
+/* Index of the first row of t with index >= c (t is in index order). */
+static long rows_before(const table_t *t, long c)
+{
+    long lo = 0, hi = t->n;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (t->index[mid] < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static long find_index(const table_t *t, long idx)
+{
+    long k = rows_before(t, idx);
+    return k < t->n && t->index[k] == idx ? k : -1;
+}
+
 int feat_check_lookahead(const feat_bar *bars, long n, const feat_opts *o0, int ncuts, const char *name, FILE *out)
 {
     feat_opts fo = *o0, lo = *o0;
     fo.labels = 0;
     lo.labels = 1;
     int nf = fo.nsel, ny = feat_nlabels(&lo), h = lo.horizon;
-    table_t G, F;
-    run(bars, n, &fo, &G);
-    run(bars, n, &lo, &F);
+    long fails = 0;
+#define FAIL(...) do { if (fails++ < 8) fprintf(out, "  " __VA_ARGS__); } while (0)
+
+    /* 1. The whole file without labels, noting when each row is written: a
+     * row written while its own bar is the newest was computed before any
+     * later bar existed, so cutting the file anywhere after it cannot change
+     * it. That is the truncation test at every one of the n bars at once. */
+    timed_t G = {0};
+    table_init(&G.t, nf, 0);
+    feat_engine *e = feat_new(&fo, collect_timed, &G);
+    for (long i = 0; i < n; i++) {
+        G.pushed = i;
+        ASSERT(feat_push(e, &bars[i]) == FEAT_OK);
+    }
+    feat_finish(e);
+    feat_free(e);
     fprintf(out, "look-ahead check of %s: %ld bars, interval %lld s, %d features, %d labels (horizon %d)\n", name, n,
             (long long)o0->interval, nf, ny, h);
-    if (G.n == 0 || F.n == 0) {
+    if (G.t.n == 0) {
         fprintf(out, "FAIL: no row was written (the data are shorter than the warm-up, or gaps restart it: try --fill or --max-gap)\n");
-        table_free(&G);
-        table_free(&F);
+        table_free(&G.t);
         return 1;
     }
-    long fails = 0;
-    /* The labelled run must carry the same features as the unlabelled one. */
-    for (long i = 0, j = 0; i < F.n; i++) {
-        while (j < G.n && G.time[j] < F.time[i]) j++;
-        if (j == G.n || G.time[j] != F.time[i] || memcmp(G.f + j * nf, F.f + i * nf, nf * sizeof(double))) {
-            if (fails++ < 5) fprintf(out, "  row %lld: features differ when labels are computed\n", (long long)F.time[i]);
-        }
-    }
-    /* Cut points: prefix lengths. */
+    if (G.late) FAIL("%ld rows were written only after later bars were read (first: bar %ld)\n", G.late, G.first_late);
+
+    /* Cut points (prefix lengths): ncuts even ones, and for nchosen rows
+     * spread over the output, the cut right after the row and one bar later. */
     int nchosen = 10;
-    long *cuts = xmalloc((ncuts + 2 * nchosen + 2) * sizeof *cuts);
+    long *cuts = xmalloc((size_t)(ncuts + 2 * nchosen + 2) * sizeof *cuts);
     int nc = 0;
     for (int j = 1; j <= ncuts; j++) cuts[nc++] = 1 + (long)((double)(n - 1) * j / (ncuts + 1));
     for (int j = 0; j < nchosen; j++) {
-        long r = G.index[(long)((double)(G.n - 1) * j / (nchosen - 1))];
-        cuts[nc++] = r + 1;          /* the row is the last bar */
-        if (r + 2 <= n) cuts[nc++] = r + 2; /* one bar after the row */
+        long r = G.t.index[(long)((double)(G.t.n - 1) * j / (nchosen - 1))];
+        cuts[nc++] = r + 1;
+        if (r + 2 <= n) cuts[nc++] = r + 2;
     }
     qsort(cuts, nc, sizeof *cuts, cmp_long);
-    long compared = 0, lab_changed = 0, lab_rows = 0, pert_rows = 0;
-    feat_bar *pb = xmalloc(n * sizeof *pb);
-    memcpy(pb, bars, n * sizeof *pb);
-    for (int ci = 0; ci < nc; ci++) {
-        long c = cuts[ci];
-        /* 1. truncation: the prefix alone must give G's rows up to the cut. */
+
+    /* 2. True truncations from scratch, at the cuts right after three of the
+     * chosen rows, one bar later and at an even point: the prefix alone must
+     * write exactly the whole file's rows before the cut, bitwise. (With the
+     * timing above this is determinism; these runs show it directly.) */
+    long compared = 0;
+    long scratch[4] = {0, 0, 0, 0};
+    int nscratch = 0;
+    {
+        long r = G.t.index[G.t.n / 2], r2 = G.t.index[G.t.n - 1];
+        scratch[nscratch++] = r + 1;
+        if (r + 2 <= n) scratch[nscratch++] = r + 2;
+        scratch[nscratch++] = r2 + 1;
+        scratch[nscratch++] = cuts[nc / 3];
+    }
+    for (int si = 0; si < nscratch; si++) {
+        long c = scratch[si];
         table_t T;
         run(bars, c, &fo, &T);
-        long expect = 0;
-        while (expect < G.n && G.index[expect] < c) expect++;
+        long expect = rows_before(&G.t, c);
         if (T.n != expect) {
-            if (fails++ < 5) fprintf(out, "  cut %ld: %ld rows from the prefix, %ld from the whole file\n", c, T.n, expect);
+            FAIL("cut %ld: %ld rows from the prefix, %ld from the whole file\n", c, T.n, expect);
         } else {
-            for (long i = 0; i < T.n; i++) {
-                if (T.time[i] != G.time[i] || memcmp(T.f + i * nf, G.f + i * nf, nf * sizeof(double))) {
-                    for (int k = 0; k < nf; k++)
-                        if (memcmp(&T.f[i * nf + k], &G.f[i * nf + k], sizeof(double)) && fails++ < 5)
-                            fprintf(out, "  cut %ld: row %lld: %s differs: %.17g vs %.17g\n", c,
-                                    (long long)T.time[i], feat_info_of(o0->sel[k])->name, T.f[i * nf + k],
-                                    G.f[i * nf + k]);
-                }
-            }
+            for (long i = 0; i < T.n; i++)
+                if (T.time[i] != G.t.time[i] || memcmp(T.f + i * nf, G.t.f + i * nf, nf * sizeof(double)))
+                    FAIL("cut %ld: row %lld differs from the whole file's\n", c, (long long)T.time[i]);
             compared += T.n;
         }
         table_free(&T);
-        /* 2. perturbation: change every bar after the cut (prices x1.25,
-         * volume x2) and keep h of them, so the rows before the cut keep
-         * their label horizon; only labels may change. */
-        long m = c + h < n ? c + h : n;
-        for (long i = c; i < m; i++) {
-            pb[i].open *= 1.25, pb[i].high *= 1.25, pb[i].low *= 1.25, pb[i].close *= 1.25;
-            pb[i].vwap *= 1.25, pb[i].volume *= 2;
+    }
+
+    /* 3. With labels: the whole file once, and at every cut a copy of the
+     * engine as it stands after the first c bars (exactly the state a run of
+     * the prefix reaches) fed the next h bars changed (prices x 1.25, volume
+     * x 2), then ended. Rows before the cut must keep every feature bitwise;
+     * labels may change only where the horizon reaches past the cut. */
+    timed_t F = {0};
+    table_init(&F.t, nf, ny);
+    e = feat_new(&lo, collect_timed, &F);
+    table_t *P = xcalloc((size_t)nc, sizeof *P);
+    long *emitted_at_cut = xcalloc((size_t)nc, sizeof *emitted_at_cut);
+    int ci = 0;
+    feat_bar pb;
+    for (long i = 0; i <= n; i++) {
+        while (ci < nc && cuts[ci] == i) {
+            table_init(&P[ci], nf, ny);
+            emitted_at_cut[ci] = F.t.n;
+            feat_engine *k = feat_clone(e, collect, &P[ci]);
+            for (long j = i; j < i + h && j < n; j++) {
+                pb = bars[j];
+                pb.open *= 1.25, pb.high *= 1.25, pb.low *= 1.25, pb.close *= 1.25, pb.vwap *= 1.25, pb.volume *= 2;
+                ASSERT(feat_push(k, &pb) == FEAT_OK);
+            }
+            feat_finish(k);
+            feat_free(k);
+            ci++;
         }
-        table_t P;
-        run(pb, m, &lo, &P);
-        for (long i = c; i < m; i++) pb[i] = bars[i];
-        long j = 0;
-        for (long i = 0; i < P.n && P.index[i] < c; i++) {
-            while (j < F.n && F.time[j] < P.time[i]) j++;
-            if (j == F.n || F.time[j] != P.time[i]) {
-                if (fails++ < 5) fprintf(out, "  cut %ld: row %lld appears only when the future is changed\n", c, (long long)P.time[i]);
+        if (i == n) break;
+        F.pushed = i;
+        ASSERT(feat_push(e, &bars[i]) == FEAT_OK);
+    }
+    feat_finish(e);
+    feat_free(e);
+    /* The labelled run's features are the unlabelled run's. */
+    for (long i = 0; i < F.t.n; i++) {
+        long j = find_index(&G.t, F.t.index[i]);
+        if (j < 0 || memcmp(G.t.f + j * nf, F.t.f + i * nf, nf * sizeof(double)))
+            FAIL("row %lld: features differ when labels are computed\n", (long long)F.t.time[i]);
+    }
+    long pert_rows = 0, lab_changed = 0, lab_rows = 0;
+    for (ci = 0; ci < nc; ci++) {
+        long c = cuts[ci];
+        const table_t *p = &P[ci];
+        /* the copy writes exactly the labelled rows before the cut still waiting at the cut */
+        long want = rows_before(&F.t, c) - emitted_at_cut[ci], got = rows_before(p, c);
+        if (got != want) FAIL("cut %ld: %ld labelled rows completed after the cut, expected %ld\n", c, got, want);
+        /* rows of the changed bars themselves (with --fill their horizon can
+         * end within the h bars) are the future: not compared */
+        for (long i = 0; i < got; i++) {
+            long j = find_index(&F.t, p->index[i]);
+            if (j < 0) {
+                FAIL("cut %ld: row %lld appears only when the future is changed\n", c, (long long)p->time[i]);
                 continue;
             }
             pert_rows++;
-            if (memcmp(P.f + i * nf, F.f + j * nf, nf * sizeof(double))) {
-                if (fails++ < 5) fprintf(out, "  cut %ld: row %lld: features change with the bars after the cut\n", c, (long long)P.time[i]);
-            }
-            if (memcmp(P.y + i * ny, F.y + j * ny, ny * sizeof(double))) {
+            if (memcmp(p->f + i * nf, F.t.f + j * nf, nf * sizeof(double)))
+                FAIL("cut %ld: row %lld: features change with the bars after the cut\n", c, (long long)p->time[i]);
+            int crosses = p->index[i] + h >= c;
+            lab_rows += crosses;
+            if (memcmp(p->y + i * ny, F.t.y + j * ny, ny * sizeof(double))) {
                 lab_changed++;
-                if (P.index[i] + h < c && fails++ < 5)
-                    fprintf(out, "  cut %ld: row %lld: labels change though their horizon ends before the cut\n", c, (long long)P.time[i]);
+                if (!crosses) FAIL("cut %ld: row %lld: labels change though their horizon ends before the cut\n", c, (long long)p->time[i]);
             }
-            if (P.index[i] + h >= c) lab_rows++;
         }
-        /* every labelled row before the cut must still be there */
-        long want = 0;
-        for (long i = 0; i < F.n && F.index[i] < c; i++) want++;
-        long got = 0;
-        for (long i = 0; i < P.n && P.index[i] < c; i++) got++;
-        if (want != got && fails++ < 5) fprintf(out, "  cut %ld: %ld labelled rows before the cut, expected %ld\n", c, got, want);
-        table_free(&P);
+        table_free(&P[ci]);
     }
-    fprintf(out, "truncation: %d cuts (%d even, the rest at and one bar after %d chosen rows): %ld rows compared, features bitwise identical: %s\n",
-            nc, ncuts, nchosen, compared, fails ? "NO" : "yes");
-    fprintf(out, "perturbation of the bars after each cut: %ld rows before the cuts compared; labels changed in %ld of the %ld rows whose horizon crosses a cut, and nowhere else; features unchanged: %s\n",
-            pert_rows, lab_changed, lab_rows, fails ? "NO" : "yes");
+    fprintf(out, "truncation: every row written while its own bar was the newest (%ld rows, so a cut at any of the %ld bars keeps all earlier rows); %d prefixes recomputed from scratch: %ld rows bitwise identical: %s\n",
+            G.t.n, n, nscratch, compared, fails ? "NO" : "yes");
+    fprintf(out, "features bitwise identical: %s\n", fails ? "NO" : "yes");
+    fprintf(out, "perturbation of the %d bars after each of %d cuts (%d even, the rest at and one bar after %d chosen rows): %ld rows before the cuts compared; labels changed in %ld of the %ld rows whose horizon crosses a cut, and nowhere else; features unchanged: %s\n",
+            h, nc, ncuts, nchosen, pert_rows, lab_changed, lab_rows, fails ? "NO" : "yes");
     fprintf(out, "%s\n", fails ? "FAIL" : "PASS");
-    free(pb);
+#undef FAIL
+    free(P);
+    free(emitted_at_cut);
     free(cuts);
-    table_free(&G);
-    table_free(&F);
+    table_free(&G.t);
+    table_free(&F.t);
     return fails ? 1 : 0;
 }

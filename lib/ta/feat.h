@@ -103,6 +103,9 @@ enum { FEAT_OK = 0, FEAT_EORDER = 1, FEAT_EGRID = 2 };
 /* Feed one bar. FEAT_EORDER: time not after the previous bar's; FEAT_EGRID:
  * the spacing is not a whole number of intervals (the caller reports it). */
 int feat_push(feat_engine *e, const feat_bar *b);
+/* A new engine in exactly e's state (as if it had been fed the same bars),
+ * writing to its own callback; e is unchanged. Caller frees with feat_free. */
+feat_engine *feat_clone(const feat_engine *e, feat_emit_fn emit, void *ctx);
 /* End of input: rows still waiting for their label horizon are dropped. */
 void feat_finish(feat_engine *e);
 const feat_stats *feat_get_stats(const feat_engine *e);
@@ -120,11 +123,14 @@ int feat_read_bar(csv_reader *r, feat_cols *c, feat_bar *b);
 /* Read a whole file (the look-ahead check); *n gets the count; caller frees. */
 feat_bar *feat_read_all(const char *path, long *n);
 
-/* The look-ahead check (see docs/features.md): computes on all bars and on
- * prefixes cut at ncuts even points and right at and one bar after chosen
- * rows, requiring the features of every row before a cut to be bitwise
- * identical; then perturbs the bars after each cut and requires that only
- * labels change. Writes a summary to out; returns 0 on pass, 1 on failure. */
+/* The look-ahead check (see docs/features.md): (1) the whole file without
+ * labels, requiring every row to be written while its own bar is the newest
+ * (so a cut at any bar keeps every earlier row), (2) prefixes recomputed from
+ * scratch at four cuts, bitwise identical to the whole file's rows, (3) at
+ * ncuts even cuts and at and one bar after 10 chosen rows, a clone of the
+ * labelled engine fed the next h bars changed: features of the rows before
+ * the cut unchanged, labels changed only where the horizon crosses the cut.
+ * Writes a summary to out; returns 0 on pass, 1 on failure. */
 int feat_check_lookahead(const feat_bar *bars, long n, const feat_opts *o, int ncuts, const char *name, FILE *out);
 
 #endif

@@ -331,6 +331,40 @@ static void reading_parses_numbers_as_strtod_does(void)
     free(path);
 }
 
+static void a_clone_continues_exactly_like_the_original(void)
+{
+    static feat_bar b[1400];
+    walk(b, 1400, 1700000000, 17);
+    feat_opts o;
+    feat_opts_default(&o);
+    o.labels = 1;
+    o.barrier = 1;
+    o.nsel = 8;
+    choose(&o, SEL);
+    static rows ra, rb, rc;
+    memset(&ra, 0, sizeof ra), memset(&rb, 0, sizeof rb), memset(&rc, 0, sizeof rc);
+    ra.nf = rb.nf = rc.nf = o.nsel;
+    ra.ny = rb.ny = rc.ny = feat_nlabels(&o);
+    feat_engine *e = feat_new(&o, collect, &ra);
+    for (int i = 0; i < 1000; i++) feat_push(e, &b[i]);
+    feat_engine *k = feat_clone(e, collect, &rb);
+    for (int i = 1000; i < 1400; i++) feat_push(e, &b[i]), feat_push(k, &b[i]);
+    feat_finish(e);
+    feat_finish(k);
+    feat_free(e); /* the clone owns its own memory: freeing the original leaves it intact */
+    run(b, 1400, &o, &rc);
+    /* the clone wrote exactly the original's rows written after the copy */
+    long off = ra.n - rb.n;
+    CHECK(rb.n > 300 && off > 0);
+    for (long i = 0; i < rb.n; i++) {
+        CHECK(rb.time[i] == ra.time[off + i]);
+        CHECK(!memcmp(rb.f[i], ra.f[off + i], o.nsel * sizeof(double)));
+        CHECK(!memcmp(rb.y[i], ra.y[off + i], rb.ny * sizeof(double)));
+    }
+    CHECK_EQ_INT(rc.n, ra.n);
+    feat_free(k);
+}
+
 static void parsers(void)
 {
     feat_dist d;
@@ -367,6 +401,7 @@ int main(void)
           triple_barrier_first_touch_and_liquidation);
     t_run("no label looks across a restart", no_label_crosses_a_restart);
     t_run("the look-ahead check passes on a walk and fails when nothing is written", the_lookahead_check_passes_and_reports);
+    t_run("a clone continues exactly like the original, with its own memory", a_clone_continues_exactly_like_the_original);
     t_run("candles are read to the same doubles as strtod gives", reading_parses_numbers_as_strtod_does);
     t_run("barrier distances, interval inference, feature table", parsers);
     return t_done();

@@ -37,7 +37,7 @@ static const struct cli_opt opts[] = {
     {"fill", O_FILL, NULL, "fill gaps (up to --max-gap, default all) with the last close and zero volume"},
     {"interval", O_INTERVAL, "M", "bar length in minutes (default: the most common spacing of the first bars)"},
     {"check-lookahead", O_CHECK, "FILE", "run the look-ahead check on FILE; prints a report, exits 1 on failure"},
-    {"cuts", O_CUTS, "N", "even truncation points of the check (default 40)"},
+    {"cuts", O_CUTS, "N", "even cut points of the check where the future is changed (default 200)"},
     {"config", O_CONFIG, "FILE", "configuration (default $KML_CONFIG or config/trading.json)"},
     {"quiet", O_QUIET, NULL, "no note on stderr (the --fill summary)"},
     {0}};
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
     feat_opts_default(&o);
     const char *check = NULL, *config_path = NULL;
     double fee = NAN, maint = NAN;
-    int ncuts = 40, max_gap_set = 0, upper_set = 0, lower_set = 0, quiet = 0;
+    int ncuts = 200, max_gap_set = 0, upper_set = 0, lower_set = 0, quiet = 0;
     int c;
     while ((c = cli_next(argc, argv, opts, synopsis)) != -1) {
         switch (c) {
