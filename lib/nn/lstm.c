@@ -97,9 +97,16 @@ void FN(lstm_backward)(real *din,         /* (B,T,I) or NULL */
         if (t > 0) /* dh[:,t-1] += dgates[:,t] w_hh */
             GEMM(0, 0, B, H, G, 1, dgates + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);
     }
-    FN(linear_backward)(din, dw_ih, db_ih, dgates, in, w_ih, B * T, I, G);
-    for (long r = 0; r < (long)B * T; r++)
-        for (int j = 0; j < G; j++) db_hh[j] += dgates[r * G + j];
+    /* both biases enter every gate pre-activation alike: one column sum of
+     * dgates is both gradients */
+    FN(linear_backward)(din, dw_ih, NULL, dgates, in, w_ih, B * T, I, G);
+    for (int j0 = 0; j0 < G; j0 += 256) {
+        real acc[256] = {0};
+        int jn = G - j0 < 256 ? G - j0 : 256;
+        for (long r = 0; r < (long)B * T; r++)
+            for (int j = 0; j < jn; j++) acc[j] += dgates[r * G + j0 + j];
+        for (int j = 0; j < jn; j++) db_ih[j0 + j] += acc[j], db_hh[j0 + j] += acc[j];
+    }
     /* dw_hh += sum_{b, t>=1} dgates[b,t]^T h[b,t-1], as one product: dh is
      * consumed, so it now holds h shifted one step (h_{-1} = 0 at t = 0). */
     for (int b = 0; b < B; b++) {
