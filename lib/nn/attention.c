@@ -23,14 +23,7 @@ void FN(mha_forward)(real *out,       /* (B,T,H) */
             for (int t = 0; t < T; t++) {
                 real *row = a + (long)t * T;
                 int n = causal ? t + 1 : T;
-                /* softmax with the row maximum subtracted, so exp never overflows */
-                real mx = row[0];
-                for (int s = 1; s < n; s++) mx = row[s] > mx ? row[s] : mx;
-                real sum = 0;
-                for (int s = 0; s < n; s++) row[s] -= mx;
-                FN(nn_exp_n)(row, row, n);
-                for (int s = 0; s < n; s++) sum += row[s];
-                for (int s = 0; s < n; s++) row[s] /= sum;
+                FN(nn_softmax_row)(row, n); /* the row maximum subtracted: exp never overflows */
                 for (int s = n; s < T; s++) row[s] = 0;
             }
             GEMM(0, 0, T, hd, T, 1, a, T, v, L, 0, out + (long)b * T * H + j * hd, H); /* out = a v */
@@ -87,12 +80,7 @@ void FN(mha_last_forward)(real *out, real *att, const real *qkv, int B, int T, i
             const real *k = qkv + (long)b * T * L + H + j * hd, *v = k + H, *q = k - H + (long)(T - 1) * L;
             real *a = att + ((long)b * NH + j) * T;
             GEMM(0, 1, 1, T, hd, scale, q, L, k, L, 0, a, T); /* a = q_{T-1} k^T / sqrt(hd) */
-            real mx = a[0], sum = 0;
-            for (int s = 1; s < T; s++) mx = a[s] > mx ? a[s] : mx;
-            for (int s = 0; s < T; s++) a[s] -= mx;
-            FN(nn_exp_n)(a, a, T);
-            for (int s = 0; s < T; s++) sum += a[s];
-            for (int s = 0; s < T; s++) a[s] /= sum;
+            FN(nn_softmax_row)(a, T);
             GEMM(0, 0, 1, hd, T, 1, a, T, v, L, 0, out + (long)b * H + j * hd, H); /* out = a v */
         }
 }

@@ -54,6 +54,14 @@ static inline void nn_tanh_n_d(double *y, const double *x, int n)
 {
     for (int i = 0; i < n; i++) y[i] = tanh(x[i]);
 }
+/* softmax of row (n) in place, with the maximum subtracted first */
+static inline void nn_softmax_row_d(double *row, int n)
+{
+    double mx = row[0], sum = 0;
+    for (int s = 1; s < n; s++) mx = row[s] > mx ? row[s] : mx;
+    for (int s = 0; s < n; s++) sum += row[s] = exp(row[s] - mx);
+    for (int s = 0; s < n; s++) row[s] /= sum;
+}
 #else
 /* Float exp, sigmoid and tanh for the recurrent gates and the softmax, four
  * at a time (SSE2, x86-64's baseline; libm's expf cannot be vectorised and
@@ -149,6 +157,39 @@ static inline void NN_V4_STORE(float *p, nn_v4 x) { memcpy(p, x.v, sizeof x.v); 
 NN_V4_MAP(nn_exp_n, nn_exp4)
 NN_V4_MAP(nn_sigmoid_n, nn_sigmoid4)
 NN_V4_MAP(nn_tanh_n, nn_tanh4)
+
+/* softmax of row (n) in place, the maximum subtracted first; the maximum and
+ * the sum four lanes at a time (the sum's rounding differs from a sequential
+ * one by an ulp or so; a NaN anywhere still gives NaN everywhere). */
+static inline void nn_softmax_row(float *row, int n)
+{
+    float mx = row[0], sum = 0;
+    int s = 0;
+#if defined(__SSE2__)
+    if (n >= 4) {
+        __m128 m4 = _mm_loadu_ps(row);
+        for (s = 4; s + 4 <= n; s += 4) m4 = _mm_max_ps(m4, _mm_loadu_ps(row + s));
+        float t[4];
+        _mm_storeu_ps(t, m4);
+        mx = t[0] > t[1] ? t[0] : t[1];
+        mx = t[2] > mx ? t[2] : mx;
+        mx = t[3] > mx ? t[3] : mx;
+    }
+#endif
+    for (; s < n; s++) mx = row[s] > mx ? row[s] : mx;
+    for (s = 0; s < n; s++) row[s] -= mx;
+    nn_exp_n(row, row, n);
+    s = 0;
+#if defined(__SSE2__)
+    __m128 s4 = _mm_setzero_ps();
+    for (; s + 4 <= n; s += 4) s4 = _mm_add_ps(s4, _mm_loadu_ps(row + s));
+    float t[4];
+    _mm_storeu_ps(t, s4);
+    sum = (t[0] + t[1]) + (t[2] + t[3]);
+#endif
+    for (; s < n; s++) sum += row[s];
+    for (s = 0; s < n; s++) row[s] /= sum;
+}
 
 static inline float nn_sigmoid(float x) { nn_sigmoid_n(&x, &x, 1); return x; }
 static inline float nn_tanh(float x) { nn_tanh_n(&x, &x, 1); return x; }
