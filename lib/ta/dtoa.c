@@ -120,6 +120,11 @@ int ta_fmt_double(char *buf, double x)
     /* floor(log10(ax)) is this guess or one above it: floor((e2 - 1) log10 2),
      * with log10 2 ~ 78913 / 2^18, exact for |e2| < 1650 (no libm call). */
     int e10 = ((e2 - 1) * 78913) >> 18;
+    /* Pick between the two by a comparison with 10^(e10+1) (double powers of
+     * ten from 1e-6 on; one rounded the wrong way only costs the retry below). */
+    static const double p10d[24] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
+                                    1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+    if (e10 + 7 >= 0 && e10 + 7 < 24 && ax >= p10d[e10 + 7]) e10++;
     int k = 16 - e10, s = e < 0 ? -e : 0;
     u128 q = 0, r = 0;
     for (int tries = 0; tries < 2; tries++) {
