@@ -21,9 +21,10 @@ void FN(lstm_forward)(real *h,          /* (B,T,H) */
                       int B, int T, int I, int H)
 {
     const int G = 4 * H;
-    FN(linear_forward)(gates, in, w_ih, b_ih, B * T, I, G); /* all steps' x w_ih^T + b_ih at once */
+    /* all steps' x w_ih^T + (b_ih + b_hh) at once: the biases first, then the product added */
     for (long r = 0; r < (long)B * T; r++)
-        for (int j = 0; j < G; j++) gates[r * G + j] += b_hh[j];
+        for (int j = 0; j < G; j++) gates[r * G + j] = b_ih[j] + b_hh[j];
+    GEMM(0, 1, B * T, G, I, 1, in, I, w_ih, I, 1, gates, G);
     for (int t = 0; t < T; t++) {
         if (t > 0) /* gates[:,t] += h[:,t-1] w_hh^T */
             GEMM(0, 1, B, G, H, 1, h + (long)(t - 1) * H, T * H, w_hh, H, 1, gates + (long)t * G, T * G);
