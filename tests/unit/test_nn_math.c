@@ -1,9 +1,10 @@
 /* test_nn_math.c: the float exp, sigmoid and tanh of lib/nn/nn_real.h (the
  * recurrent gates and the softmax) against libm in double, with the bounds
  * nn_real.h states: exp within 1.5 ulp over [-87, 88] (measured 1.2), sigmoid
- * within 2 ulp + 1e-38 absolute, tanh within 2.4e-7 absolute (twice sigmoid's 2 ulp near 1); NaN passes
- * through, the clamps give finite values, and a value does not depend on its
- * position in the array (the 4-wide body and the padded tail agree). */
+ * within 2 ulp + 1e-38 absolute, tanh within 2.4e-7 absolute (twice
+ * sigmoid's 2 ulp near 1); NaN passes through, the clamps give finite values,
+ * and a value does not depend on its position in the array (the 4-wide body
+ * and the padded tail agree). */
 #include "t.h"
 
 #include <math.h>
