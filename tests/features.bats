@@ -177,7 +177,7 @@ H="time,open,high,low,close,vwap,volume\n"
     [[ "$output" == *"rows compared: 6"[0-9][0-9][0-9][0-9]* ]]
     for f in rsi_14 natr_14 adx_14 plus_di_14 minus_di_14 cci_20 willr_14 mfi_14 roc_10 stoch_k stoch_d \
         bb_pctb_20 bb_width_20 macd_n macd_signal_n macd_hist_n ema_ratio_12 ema_ratio_26 ema_ratio_50 \
-        ema_ratio_200 ret_24 rv_72 park_24 gk_24 obv_z_24 vol_z_24 vwap_dev donchian_pos_20 dow_cos; do
+        ema_ratio_200 ret_24 rv_72 park_4 park_24 gk_24 obv_z_24 vol_z_24 vwap_dev donchian_pos_20 dow_cos; do
         [[ "$output" == *$'\n'"$f "* ]]
     done
 }

@@ -29,11 +29,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 LN2 = math.log(2.0)
 TOL = 1e-13  # start-decay the warm-ups guarantee (docs/features.md)
 
-DEFAULT = ("ret_1 ret_2 ret_4 ret_8 ret_16 ret_24 rv_12 rv_24 rv_72 park_24 gk_24 rsi_14 natr_14 adx_14 "
+DEFAULT = ("ret_1 ret_2 ret_4 ret_8 ret_16 ret_24 rv_12 rv_24 rv_72 park_4 park_24 gk_24 rsi_14 natr_14 adx_14 "
            "plus_di_14 minus_di_14 cci_20 willr_14 mfi_14 roc_10 stoch_k stoch_d bb_pctb_20 bb_width_20 "
            "macd_n macd_signal_n macd_hist_n ema_ratio_12 ema_ratio_26 ema_ratio_50 obv_z_24 vol_z_24 "
            "vwap_dev donchian_pos_20 hour_sin hour_cos dow_sin dow_cos").split()
-ALL = DEFAULT[:30] + ["ema_ratio_200"] + DEFAULT[30:]
+_E = DEFAULT.index("ema_ratio_50") + 1
+ALL = DEFAULT[:_E] + ["ema_ratio_200"] + DEFAULT[_E:]
 
 
 def warm(alpha, tol=TOL):
@@ -43,7 +44,7 @@ def warm(alpha, tol=TOL):
 # first defined index within a segment: lookback + warm-up (docs/features.md)
 def first_index(name):
     wil = warm(1 / 14)
-    fixed = {"rv_12": 12, "rv_24": 24, "rv_72": 72, "park_24": 23, "gk_24": 23, "rsi_14": 14 + wil,
+    fixed = {"rv_12": 12, "rv_24": 24, "rv_72": 72, "park_4": 3, "park_24": 23, "gk_24": 23, "rsi_14": 14 + wil,
              "natr_14": 14 + wil, "adx_14": 27 + warm(1 / 14, TOL * 1e-3), "plus_di_14": 14 + warm(1 / 14, TOL * 1e-3),
              "minus_di_14": 14 + warm(1 / 14, TOL * 1e-3), "cci_20": 19, "willr_14": 13, "mfi_14": 14,
              "roc_10": 10, "stoch_k": 17, "stoch_d": 17, "bb_pctb_20": 19, "bb_width_20": 19,
@@ -141,7 +142,8 @@ def segment_features(o, h, l, c, v, vw, t, names):
         f["rv_%d" % k] = np.concatenate([[np.nan], rstd(r1[1:], k, 1)]) if n > 1 else np.full(n, np.nan)
     hl = np.log(h / l)
     co = np.log(c / o)
-    f["park_24"] = np.sqrt(rsum(hl * hl, 24) / (4 * 24 * LN2))
+    for k in (4, 24):
+        f["park_%d" % k] = np.sqrt(rsum(hl * hl, k) / (4 * k * LN2))
     f["gk_24"] = np.sqrt(rmean(0.5 * hl * hl - (2 * LN2 - 1) * co * co, 24))
     # RSI (TA-Lib): Wilder averages of gains and losses seeded with their
     # means over bars 1..14

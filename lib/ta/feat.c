@@ -20,6 +20,7 @@ static feat_info table[F_COUNT] = {
     [F_RV_12] = {"rv_12", 12, 0, 1},
     [F_RV_24] = {"rv_24", 24, 0, 1},
     [F_RV_72] = {"rv_72", 72, 0, 1},
+    [F_PARK_4] = {"park_4", 3, 0, 1},
     [F_PARK_24] = {"park_24", 23, 0, 1},
     [F_GK_24] = {"gk_24", 23, 0, 1},
     [F_RSI_14] = {"rsi_14", 14, -1, 1},
@@ -92,6 +93,7 @@ static void init_table(void)
     ASSERT(table[F_BB_PCTB_20].lookback == ta_bbands_lookback(20));
     ASSERT(table[F_MACD_N].lookback == ta_macd_lookback(12, 26, 9, 0));
     ASSERT(table[F_EMA_RATIO_200].lookback == ta_ema_lookback(200, 0));
+    ASSERT(table[F_PARK_4].lookback == ta_rangevol_lookback(4));
     ASSERT(table[F_PARK_24].lookback == ta_rangevol_lookback(24));
     ASSERT(table[F_VOL_Z_24].lookback == ta_zscore_lookback(24));
     ASSERT(table[F_RV_24].lookback == 1 + ta_stddev_lookback(24));
@@ -231,7 +233,7 @@ struct feat_engine {
     /* indicators */
     ta_ring closes;       /* last 25 closes, for returns */
     ta_stddev rv12, rv24, rv72;
-    ta_rangevol park, gk;
+    ta_rangevol park4, park, gk;
     ta_rsi rsi;
     ta_atr atr;
     ta_dmi dmi;
@@ -270,6 +272,7 @@ static void engine_reset(feat_engine *e)
     ta_stddev_reset(&e->rv12);
     ta_stddev_reset(&e->rv24);
     ta_stddev_reset(&e->rv72);
+    ta_rangevol_reset(&e->park4);
     ta_rangevol_reset(&e->park);
     ta_rangevol_reset(&e->gk);
     ta_rsi_reset(&e->rsi);
@@ -312,6 +315,7 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
     ta_stddev_init(&e->rv12, 12, 1);
     ta_stddev_init(&e->rv24, 24, 1);
     ta_stddev_init(&e->rv72, 72, 1);
+    ta_parkinson_init(&e->park4, 4);
     ta_parkinson_init(&e->park, 24);
     ta_garman_klass_init(&e->gk, 24);
     ta_rsi_init(&e->rsi, 14, w_wilder);
@@ -349,6 +353,7 @@ void feat_free(feat_engine *e)
     ta_stddev_free(&e->rv12);
     ta_stddev_free(&e->rv24);
     ta_stddev_free(&e->rv72);
+    ta_rangevol_free(&e->park4);
     ta_rangevol_free(&e->park);
     ta_rangevol_free(&e->gk);
     ta_cci_free(&e->cci);
@@ -374,7 +379,7 @@ static int engine_rings(feat_engine *e, ta_ring **r)
     int n = 0;
     r[n++] = &e->closes;
     r[n++] = &e->rv12.r, r[n++] = &e->rv24.r, r[n++] = &e->rv72.r;
-    r[n++] = &e->park.r, r[n++] = &e->gk.r;
+    r[n++] = &e->park4.r, r[n++] = &e->park.r, r[n++] = &e->gk.r;
     r[n++] = &e->cci.tp;
     r[n++] = &e->willr.hl.h, r[n++] = &e->willr.hl.l;
     r[n++] = &e->mfi.pos, r[n++] = &e->mfi.neg;
@@ -445,6 +450,7 @@ static void compute(feat_engine *e, const feat_bar *b)
         ta_ring_push(&e->obv, c > pc ? b->volume : c < pc ? -b->volume : 0.0);
         if (e->obv.len == 24) def[F_OBV_Z_24] = ta_zscore_update(&e->obvz, ta_ring_sum(&e->obv, 24), &v[F_OBV_Z_24]);
     }
+    def[F_PARK_4] = ta_parkinson_update(&e->park4, b->high, b->low, &v[F_PARK_4]);
     def[F_PARK_24] = ta_parkinson_update(&e->park, b->high, b->low, &v[F_PARK_24]);
     def[F_GK_24] = ta_garman_klass_update(&e->gk, b->open, b->high, b->low, c, &v[F_GK_24]);
     def[F_RSI_14] = ta_rsi_update(&e->rsi, c, &v[F_RSI_14]);

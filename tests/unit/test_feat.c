@@ -390,9 +390,44 @@ static void parsers(void)
     CHECK_EQ_INT(feat_info_of(F_CCI_20)->warmup, 0);
 }
 
+/* park_4 (the short-window Parkinson volatility kml-regime uses): in the
+ * default set, lookback 3, no warm-up; its first row is bar 3 of a segment,
+ * again 3 bars after a restart, and each value is the formula over its own
+ * segment's last 4 bars, worked here by hand. */
+static void park_4_starts_at_bar_3_of_each_segment(void)
+{
+    int id = feat_find("park_4");
+    CHECK_EQ_INT(id, F_PARK_4);
+    const feat_info *fi = feat_info_of(F_PARK_4);
+    CHECK_EQ_INT(fi->lookback, 3);
+    CHECK_EQ_INT(fi->warmup, 0);
+    CHECK_EQ_INT(fi->in_default, 1);
+    CHECK_EQ_INT(feat_first_row(&id, 1), 3);
+    static feat_bar b[40];
+    walk(b, 40, 1700000000, 5);
+    for (long i = 20; i < 40; i++) b[i].time += 2 * 3600; /* 2 bars missing after bar 19 */
+    feat_opts o;
+    feat_opts_default(&o);
+    choose(&o, "park_4");
+    o.interval = 3600;
+    static rows r;
+    run(b, 40, &o, &r);
+    CHECK_EQ_INT(r.n, (20 - 3) + (20 - 3));
+    for (long k = 0; k < r.n; k++) {
+        long i = r.index[k], seg = i < 20 ? 0 : 20;
+        CHECK(i - seg >= 3);
+        double s = 0;
+        for (long j = i - 3; j <= i; j++) s += log(b[j].high / b[j].low) * log(b[j].high / b[j].low);
+        CHECK_REL(r.f[k][0], sqrt(s / (4 * 4 * M_LN2)), 1e-14);
+    }
+    CHECK_EQ_INT(r.index[0], 3);
+    CHECK_EQ_INT(r.index[17], 23);
+}
+
 int main(void)
 {
     t_run("a gap longer than --max-gap restarts exactly like a fresh start", a_long_gap_restarts_as_a_fresh_start);
+    t_run("park_4: first row at bar 3 of each segment, the formula over the last 4 bars", park_4_starts_at_bar_3_of_each_segment);
     t_run("a gap up to --max-gap is bridged, or filled with explicit flat bars", a_short_gap_is_bridged_or_filled);
     t_run("off-grid and out-of-order bars are refused", off_grid_and_disorder_are_reported);
     t_run("labels: forward return, class against the fee, rows past the end dropped",

@@ -46,6 +46,8 @@ static const expect table[] = {
     {"macd_hist_n", 33, {{41, 0.0035075347410298717}, {45, 0.004866671679080734}, {59, 0.007794910209879369}}},
     {"ema_ratio_12", 11, {{14, -0.006696172084201479}, {20, -0.046098448671906045}, {30, -0.041420423473450985}, {41, -0.011743945869405636}, {45, -0.01826980511519627}, {59, 0.01522097781564824}}},
     {"rv_12", 12, {{14, 0.007040270589790743}, {20, 0.009429174155808533}, {30, 0.010152368194121046}, {41, 0.008773851116695972}, {45, 0.008345985583729273}, {59, 0.010727798258200806}}},
+    /* bars 40..43 have no range: the 4-bar window ending on 43 gives exactly 0 */
+    {"park_4", 3, {{3, 0.009446634245607587}, {14, 0.009303468077252592}, {20, 0.016626062128915216}, {41, 0.005312729773143707}, {43, 0.0}, {59, 0.012180106099381494}}},
     {"park_24", 23, {{30, 0.013332642066666348}, {41, 0.012867918157268963}, {45, 0.012116058134117494}, {59, 0.011833169112879986}}},
     {"gk_24", 23, {{30, 0.014092400706721978}, {41, 0.013462548018982735}, {45, 0.012697920948999327}, {59, 0.01255033044039518}}},
     {"vol_z_24", 23, {{30, -0.4436142205313733}, {41, 0.13743411188303983}, {45, 0.5150596295075273}, {59, -0.6283363641165277}}},
@@ -94,9 +96,9 @@ static int run(const char *name, double *out)
         for (int i = 1; i < n; i++)
             if (ta_stddev_update(&s, log(C[i] / C[i - 1]), &out[i]) && first == n) first = i;
         ta_stddev_free(&s);
-    } else if (!strcmp(name, "park_24") || !strcmp(name, "gk_24")) {
+    } else if (!strcmp(name, "park_4") || !strcmp(name, "park_24") || !strcmp(name, "gk_24")) {
         ta_rangevol s;
-        if (name[0] == 'p') ta_parkinson_init(&s, 24);
+        if (name[0] == 'p') ta_parkinson_init(&s, atoi(name + 5));
         else ta_garman_klass_init(&s, 24);
         for (int i = 0; i < n; i++) {
             int ok = name[0] == 'p' ? ta_parkinson_update(&s, H[i], L[i], &out[i])
@@ -179,6 +181,8 @@ static void lookbacks_are_tallib_s(void)
     CHECK_EQ_INT(ta_stoch_lookback(14, 3, 3), 17);
     CHECK_EQ_INT(ta_bbands_lookback(20), 19);
     CHECK_EQ_INT(ta_macd_lookback(12, 26, 9, 0), 33);
+    CHECK_EQ_INT(ta_rangevol_lookback(4), 3);
+    CHECK_EQ_INT(ta_rangevol_lookback(24), 23);
     /* the warm-up is added to the lookback, never global */
     CHECK_EQ_INT(ta_rsi_lookback(14, 100), 114);
     CHECK_EQ_INT(ta_macd_lookback(12, 26, 9, 7), 40);
