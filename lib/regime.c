@@ -229,10 +229,14 @@ void regime_order_and_name(regime_model *rm)
     rm->vol_col = -1;
     for (int d = D - 1; d >= 0; d--)
         if (has_prefix(rm->columns[d], "ret") || has_prefix(rm->columns[d], "log_ret")) rm->ret_col = d;
+    /* a volatility column, or the log of one (log_park_4, as the tests compute it) */
     static const char *const volp[] = {"rv_", "natr", "atr", "park", "gk_"};
-    for (int d = D - 1; d >= 0; d--)
+    for (int d = D - 1; d >= 0; d--) {
+        const char *c = rm->columns[d];
+        if (has_prefix(c, "log_")) c += 4;
         for (size_t p = 0; p < sizeof volp / sizeof *volp; p++)
-            if (has_prefix(rm->columns[d], volp[p])) rm->vol_col = d;
+            if (has_prefix(c, volp[p])) rm->vol_col = d;
+    }
     double mu[REGIME_MAX_K + 8] = {0}, vol[REGIME_MAX_K + 8] = {0};
     ASSERT(K <= REGIME_MAX_K + 8);
     for (int k = 0; k < K; k++) {

@@ -17,10 +17,11 @@
 #include "util.h"
 
 /* Default columns: of kml-features' own columns these label kml-fetch sim's
- * regimes best (about 81 % filtered; ret_1,rv_12 about 72 %): an 8-bar return
- * separates the drifts, the Garman-Klass volatility the noise levels.
+ * regimes best (88-92 % filtered on seeds 1-6; ret_8,gk_24 81-85 %): an 8-bar
+ * return separates the drifts, the 4-bar Parkinson volatility the noise levels
+ * within a few bars of a switch, where a 24-bar window lags it by about 12.
  * docs/regimes.md has the comparison. */
-#define DEFAULT_COLUMNS "ret_8,gk_24"
+#define DEFAULT_COLUMNS "ret_8,park_4"
 
 static const char *operand(int argc, char **argv)
 {
