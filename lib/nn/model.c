@@ -378,14 +378,17 @@ static void layout(nn_model *m, int B, arena *A, arena *Z, arena *S)
             tr->x0 = take(A, BT * H), tr->dx0 = take(Z, BT * H);
             for (int l = 0; l < tr->L; l++) {
                 nn_enc_layer *e = &tr->enc[l];
-                e->qkv = take(A, BT * 3 * H), e->att = take(A, (size_t)B * tr->NH * T * T), e->ctx = take(A, BT * H);
-                e->ao = take(A, BT * H), e->r1 = take(A, BT * H), e->x1 = take(A, BT * H);
-                e->m1 = take(A, BT), e->s1 = take(A, BT), e->f1 = take(A, BT * FF), e->f2 = take(A, BT * H);
-                e->r2 = take(A, BT * H), e->x2 = take(A, BT * H), e->m2 = take(A, BT), e->s2 = take(A, BT);
-                e->dqkv = take(Z, BT * 3 * H), e->dctx = take(Z, BT * H), e->dao = take(Z, BT * H);
-                e->dr1 = take(Z, BT * H), e->dx1 = take(Z, BT * H), e->df1 = take(Z, BT * FF);
-                e->df1p = take(Z, BT * FF), e->df2 = take(Z, BT * H), e->dr2 = take(Z, BT * H);
-                e->dx2 = take(Z, BT * H);
+                /* the top layer works on the last step only after its keys and values: (B,H) rows */
+                const int top = l == tr->L - 1;
+                const size_t R = top ? (size_t)B : BT, natt = (size_t)B * tr->NH * T * (top ? 1 : T);
+                e->qkv = take(A, BT * 3 * H), e->att = take(A, natt), e->ctx = take(A, R * H);
+                e->ao = take(A, R * H), e->r1 = take(A, R * H), e->x1 = take(A, R * H);
+                e->m1 = take(A, R), e->s1 = take(A, R), e->f1 = take(A, R * FF), e->f2 = take(A, R * H);
+                e->r2 = take(A, R * H), e->x2 = take(A, R * H), e->m2 = take(A, R), e->s2 = take(A, R);
+                e->dqkv = take(Z, BT * 3 * H), e->dctx = take(Z, R * H), e->dao = take(Z, R * H);
+                e->dr1 = take(Z, R * H), e->dx1 = take(Z, R * H), e->df1 = take(Z, R * FF);
+                e->df1p = take(Z, R * FF), e->df2 = take(Z, R * H), e->dr2 = take(Z, R * H);
+                e->dx2 = take(Z, R * H);
             }
             tr->datt = take(S, T * T);
         }
