@@ -19,9 +19,13 @@ export PATH="$KML_EXEC_PATH:$KML_ROOT/bin:$PATH"
 need_data() {
     [ -f "$KML_SHARED_DATA/kraken/$1" ] || skip "real data $KML_SHARED_DATA/kraken/$1 absent"
 }
-# Skip a test that needs Debian's python3 with torch/pandas.
+# The PyTorch reference models (read-only, beside the checkout as ../shared/).
+KML_TORCH_REF=${KML_TORCH_REF:-$(cd "$KML_ROOT/.." && pwd)/shared/reference/torch_models.py}
+export KML_TORCH_REF
+# Skip a test that needs Debian's python3 with torch (and the reference models).
 need_torch() {
     /usr/bin/python3 -c 'import torch' 2>/dev/null || skip "python3-torch not installed"
+    [ -f "$KML_TORCH_REF" ] || skip "PyTorch reference $KML_TORCH_REF absent"
 }
 need_pandas() {
     /usr/bin/python3 -c 'import pandas' 2>/dev/null || skip "python3-pandas not installed"
