@@ -15,7 +15,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 bin=${KML_MODEL:-$(command -v kml-model || echo bin/kml-model)}
-ref=${KML_TORCH_MODELS:-$(cd .. && pwd)/shared/reference/torch_models.py}
+ref=${KML_TORCH_REF:-$(cd .. && pwd)/shared/reference/torch_models.py}
 archs=${KML_BENCH_ARCHS:-lstm gru tcn cnn transformer hybrid}
 threads=${KML_BENCH_THREADS:-1 2}
 have_torch=0

@@ -5,7 +5,7 @@
 
 load helper
 
-REF="$KML_ROOT/../shared/reference/torch_models.py"
+REF="$KML_TORCH_REF" # tests/helper.bash
 STEP="$KML_ROOT/tests/nn_torch_step.py"
 SMALL="--T 16 --F 5 --H 8"
 

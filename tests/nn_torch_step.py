@@ -20,8 +20,11 @@ import argparse, json, struct, sys
 import numpy as np
 import torch
 
-sys.path.insert(0, "/work/shared/reference")
-sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "shared", "reference"))
+import os  # noqa: E402
+# the reference: $KML_TORCH_REF (tests/helper.bash sets it), else ../shared/reference beside the tree
+_ref = os.environ.get("KML_TORCH_REF") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                      "shared", "reference", "torch_models.py")
+sys.path.insert(0, os.path.dirname(_ref))
 import torch_models as tm  # noqa: E402
 
 
