@@ -32,7 +32,7 @@
 
 /* The layer loops are element-wise and short; -O2 (the build's level) does
  * not vectorise loops of unknown trip count, -O3 does. Vectorisation without
- * -ffast-math keeps every result bit for bit (no reassociation). */
+ * fast-math flags keeps every result bit for bit (no reassociation). */
 #pragma GCC optimize("O3")
 
 #ifdef NN_F64
