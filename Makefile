@@ -2,7 +2,7 @@
 # this tree. Build into your own directory (make -j2 BUILD=build/<you>), run only
 # your suites (KML_BUILD=build/<you> KML_BATS=tests/x.bats ./tests/run.sh), never
 # `make clean`, never `git add -A`: commit only your own paths
-# (git add P && git commit -m ... -- P). Session ends 15:10 UTC; commit by 14:40.
+# (git add P && git commit -m ... -- P). The lead sets the session's hours in that doc.
 #
 # krakenml: GNU make. `make` builds every tools/<stage>/ as bin/kml-<stage>.
 #
