@@ -311,3 +311,28 @@ long candles_gaps(const char *path, int minutes, FILE *out, long *missing, long 
     if (last) *last = prev;
     return ngap;
 }
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int64_t candles_infer_interval(const int64_t *t, long n)
+{
+    if (n < 2) return 0;
+    long m = n - 1;
+    int64_t *d = xmalloc((size_t)m * sizeof *d);
+    for (long i = 0; i < m; i++) d[i] = t[i + 1] - t[i];
+    qsort(d, (size_t)m, sizeof *d, cmp_i64);
+    int64_t best = 0;
+    long best_run = 0;
+    for (long i = 0; i < m;) {
+        long j = i;
+        while (j < m && d[j] == d[i]) j++;
+        if (d[i] > 0 && j - i > best_run) best = d[i], best_run = j - i; /* strict: ties keep the smaller */
+        i = j;
+    }
+    free(d);
+    return best;
+}

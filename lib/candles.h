@@ -75,5 +75,9 @@ long candles_gaps(const char *path, int minutes, FILE *out, long *missing, long 
 
 /* The minutes of a file named like "<ALTNAME>_<minutes>.csv", or 0. */
 int candles_minutes_from_name(const char *path);
+/* The bar spacing of times t[0..n): the most common positive difference of
+ * consecutive times (ties: the smaller), in seconds; 0 when n < 2. Used by the
+ * tools that must know the interval of a file that does not say it. */
+int64_t candles_infer_interval(const int64_t *t, long n);
 
 #endif

@@ -189,31 +189,6 @@ const char *feat_label_name(const feat_opts *o, int i)
     return NULL;
 }
 
-int64_t feat_infer_interval(const int64_t *t, long n)
-{
-    if (n < 2) return 0;
-    long m = n - 1;
-    int64_t *d = xmalloc(m * sizeof *d);
-    for (long i = 0; i < m; i++) d[i] = t[i + 1] - t[i];
-    /* sort (insertion sort is enough for the few hundred spacings asked) */
-    for (long i = 1; i < m; i++) {
-        int64_t x = d[i];
-        long j = i;
-        while (j > 0 && d[j - 1] > x) d[j] = d[j - 1], j--;
-        d[j] = x;
-    }
-    int64_t best = 0;
-    long bestc = 0;
-    for (long i = 0; i < m;) {
-        long j = i;
-        while (j < m && d[j] == d[i]) j++;
-        if (d[i] > 0 && j - i > bestc) best = d[i], bestc = j - i;
-        i = j;
-    }
-    free(d);
-    return best;
-}
-
 /* ---- the engine ---- */
 
 typedef struct {

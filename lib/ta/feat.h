@@ -112,8 +112,6 @@ const feat_stats *feat_get_stats(const feat_engine *e);
 int feat_nlabels(const feat_opts *o);
 /* Label column name i (into a static buffer for y_ret_<h>). */
 const char *feat_label_name(const feat_opts *o, int i);
-/* The most common positive spacing of the times (ties: the smallest); 0 when n < 2. */
-int64_t feat_infer_interval(const int64_t *t, long n);
 
 /* Reading candles: columns by name, each row checked (located error, exit 65). */
 typedef struct { int time, open, high, low, close, vwap, volume; int64_t prev; } feat_cols;

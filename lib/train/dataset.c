@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "candles.h"
 #include "cli.h"
 #include "csv.h"
 #include "jsonl.h"
@@ -212,28 +213,7 @@ void class_weights(const long cnt[3], float w[3]) {
     for (int k = 0; k < 3; k++) w[k] = cnt[k] > 0 ? (float)((double)n / ((double)present * cnt[k])) : 0.0f;
 }
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-int64_t dataset_interval(const kml_dataset *d) {
-    if (d->n < 2) return 0;
-    long m = d->n - 1;
-    int64_t *dt = xmalloc((size_t)m * sizeof *dt);
-    for (long i = 0; i < m; i++) dt[i] = d->time[i + 1] - d->time[i];
-    qsort(dt, (size_t)m, sizeof *dt, cmp_i64);
-    int64_t best = dt[0];
-    long best_run = 0;
-    for (long i = 0; i < m;) {
-        long j = i;
-        while (j < m && dt[j] == dt[i]) j++;
-        if (j - i > best_run) best_run = j - i, best = dt[i]; /* strict: ties keep the smaller spacing */
-        i = j;
-    }
-    free(dt);
-    return best;
-}
+int64_t dataset_interval(const kml_dataset *d) { return candles_infer_interval(d->time, d->n); }
 
 long dataset_windows(const kml_dataset *d, int T, int max_gap, unsigned char *ok) {
     int64_t iv = dataset_interval(d);

@@ -186,6 +186,20 @@ static void minutes_from_file_names(void)
     CHECK_EQ_INT(candles_minutes_from_name("candles.csv"), 0);
 }
 
+static void interval_inference(void)
+{
+    int64_t t[6] = {0, 60, 120, 300, 360, 420};
+    CHECK_EQ_INT(candles_infer_interval(t, 6), 60);
+    int64_t u[4] = {0, 900, 1800, 1860}; /* 900 twice, 60 once */
+    CHECK_EQ_INT(candles_infer_interval(u, 4), 900);
+    int64_t tie[5] = {0, 300, 600, 1500, 2400}; /* 300 twice, 900 twice: the smaller */
+    CHECK_EQ_INT(candles_infer_interval(tie, 5), 300);
+    int64_t rep[4] = {0, 0, 0, 60}; /* repeated times never count as a spacing */
+    CHECK_EQ_INT(candles_infer_interval(rep, 4), 60);
+    CHECK_EQ_INT(candles_infer_interval(u, 1), 0);
+    CHECK_EQ_INT(candles_infer_interval(u, 0), 0);
+}
+
 int main(void)
 {
     t_run("candles: decimal volume sums are exact", decimal_sums_are_exact);
@@ -198,5 +212,6 @@ int main(void)
     t_run("gaps: gaps listed and counted", gaps_are_counted);
     t_run("gaps: unaligned or repeated times are located errors", gaps_errors_are_located);
     t_run("gaps: interval from the file name", minutes_from_file_names);
+    t_run("interval inference: the most common spacing, ties to the smaller", interval_inference);
     return t_done();
 }

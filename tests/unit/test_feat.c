@@ -375,11 +375,6 @@ static void parsers(void)
     CHECK(feat_parse_dist("v", &d) != 0);
     CHECK(feat_parse_dist("", &d) != 0);
     CHECK(feat_parse_dist("0.1x", &d) != 0);
-    int64_t t[6] = {0, 60, 120, 300, 360, 420};
-    CHECK_EQ_INT(feat_infer_interval(t, 6), 60);
-    int64_t u[4] = {0, 900, 1800, 1860};
-    CHECK_EQ_INT(feat_infer_interval(u, 4), 900);
-    CHECK_EQ_INT(feat_infer_interval(u, 1), 0);
     int ids[F_COUNT];
     int n = feat_default_set(ids);
     CHECK(n >= 32);
@@ -438,6 +433,6 @@ int main(void)
     t_run("the look-ahead check passes on a walk and fails when nothing is written", the_lookahead_check_passes_and_reports);
     t_run("a clone continues exactly like the original, with its own memory", a_clone_continues_exactly_like_the_original);
     t_run("candles are read to the same doubles as strtod gives", reading_parses_numbers_as_strtod_does);
-    t_run("barrier distances, interval inference, feature table", parsers);
+    t_run("barrier distances, feature table", parsers);
     return t_done();
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "candles.h"
 #include "cli.h"
 #include "config.h"
 #include "csv.h"
@@ -187,7 +188,7 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
         while (nhead < INFER_BARS && feat_read_bar(r, &c, &head[nhead].b)) head[nhead].line = csv_line(r), nhead++;
         int64_t *t = xmalloc((nhead + 1) * sizeof *t);
         for (long i = 0; i < nhead; i++) t[i] = head[i].b.time;
-        o->interval = feat_infer_interval(t, nhead);
+        o->interval = candles_infer_interval(t, nhead);
         free(t);
     }
     writer w = {stdout, o->nsel, feat_nlabels(o), NULL, 0};
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
             long m = n < INFER_BARS ? n : INFER_BARS;
             int64_t *t = xmalloc((m + 1) * sizeof *t);
             for (long i = 0; i < m; i++) t[i] = bars[i].time;
-            o.interval = feat_infer_interval(t, m);
+            o.interval = candles_infer_interval(t, m);
             free(t);
         }
         if (o.interval > 0)
