@@ -310,6 +310,7 @@ void nn_free(nn_model *m)
 
 const nn_config *nn_get_config(const nn_model *m) { return &m->cfg; }
 size_t nn_num_params(const nn_model *m) { return m->nparams; }
+float *nn_params(nn_model *m) { return m->params; }
 
 /* ---------------------------------------------------------------- buffers */
 

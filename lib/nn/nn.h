@@ -48,6 +48,10 @@ nn_model *nn_create(const nn_config *cfg, uint64_t seed);
 void nn_free(nn_model *m);
 const nn_config *nn_get_config(const nn_model *m);
 size_t nn_num_params(const nn_model *m);
+/* The parameter block itself (nn_num_params floats, the order of the tensor
+ * table), owned by the model: a trainer copies it out to keep a best epoch and
+ * back to restore it, without a file round trip. */
+float *nn_params(nn_model *m);
 
 /* Inference (dropout off): x (B,T,F) -> logits (B,3). Buffers grow as needed. */
 void nn_predict(nn_model *m, const float *x, int B, float *logits);

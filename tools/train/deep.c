@@ -3,13 +3,10 @@
  *
  * A window is (T, F) of scaled features ending at the labelled bar. The
  * optimiser is AdamW (decoupled weight decay) with global-norm clipping; the
- * learning rate comes from fit()'s schedule. lib/nn keeps its parameters
- * private, so the best epoch is remembered as a model file of its own
- * (nn_save, float32: restoring it gives back exactly the same parameters) in
- * tmpdir, removed when the model is destroyed or the process exits. */
+ * learning rate comes from fit()'s schedule. The best epoch is a copy of
+ * lib/nn's parameter block (nn_params), restored bit for bit. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "nn/nn.h"
 #include "train.h"
@@ -18,31 +15,11 @@
 typedef struct {
     nn_model *net;
     nn_adam_cfg opt;
-    char snap[4200];
+    float *best; /* (nn_num_params) the best epoch's parameters */
     int snapped;
 } deep;
 
 int deep_available(void) { return 1; }
-
-/* Snapshot files still on disk, removed at exit (a die() in the middle of
- * training leaves no stray file behind). */
-#define MAX_SNAPS 64
-static char *snaps[MAX_SNAPS];
-
-static void remove_snaps(void) {
-    for (int i = 0; i < MAX_SNAPS; i++)
-        if (snaps[i]) unlink(snaps[i]);
-}
-
-static void track(char *path, int on) {
-    static int registered;
-    if (!registered) atexit(remove_snaps), registered = 1;
-    for (int i = 0; i < MAX_SNAPS; i++)
-        if (on ? !snaps[i] : snaps[i] == path) {
-            snaps[i] = on ? path : NULL;
-            return;
-        }
-}
 
 static float deep_step(model *m, const float *x, const int *y, const float *w, int B, float lr, rng_t *rng) {
     deep *d = m->impl;
@@ -61,17 +38,13 @@ static void deep_predict(model *m, const float *x, int B, float *logits) {
 
 static void deep_snapshot(model *m) {
     deep *d = m->impl;
-    if (nn_save(d->net, d->snap, NULL)) die(EX_IOERR, "%s: cannot keep the best epoch", d->snap);
+    memcpy(d->best, nn_params(d->net), m->nparams * sizeof *d->best);
     d->snapped = 1;
 }
 
 static void deep_restore(model *m) {
     deep *d = m->impl;
-    if (!d->snapped) return;
-    nn_model *best = nn_load(d->snap, NULL);
-    if (!best) die(EX_SOFTWARE, "%s: cannot read back the best epoch", d->snap);
-    nn_free(d->net);
-    d->net = best;
+    if (d->snapped) memcpy(nn_params(d->net), d->best, m->nparams * sizeof *d->best);
 }
 
 static void deep_save(model *m, const char *path, const cJSON *meta) {
@@ -86,14 +59,13 @@ static cJSON *deep_config(model *m) {
 
 static void deep_destroy(model *m) {
     deep *d = m->impl;
-    if (d->snapped) unlink(d->snap);
-    track(d->snap, 0);
+    free(d->best);
     nn_free(d->net);
     free(d);
     free(m);
 }
 
-model *deep_model_create(const train_cfg *c, int F, const char *tmpdir) {
+model *deep_model_create(const train_cfg *c, int F) {
     nn_config nc;
     if (nn_config_default(&nc, c->arch)) die(EX_USAGE, "--arch: unknown architecture '%s'", c->arch);
     nc.T = c->T, nc.F = F, nc.H = c->H, nc.layers = c->layers, nc.dropout = c->dropout;
@@ -109,10 +81,6 @@ model *deep_model_create(const train_cfg *c, int F, const char *tmpdir) {
     d->opt.weight_decay = c->weight_decay;
     d->opt.decoupled = 1;
     d->opt.clip_norm = c->clip;
-    static unsigned serial;
-    snprintf(d->snap, sizeof d->snap, "%s/.%s.best-epoch.%ld.%u.safetensors", tmpdir, c->arch, (long)getpid(),
-             serial++);
-    track(d->snap, 1);
     snprintf(m->arch, sizeof m->arch, "%s", c->arch);
     m->T = c->T;
     m->impl = d;
@@ -125,5 +93,6 @@ model *deep_model_create(const train_cfg *c, int F, const char *tmpdir) {
     m->config_json = deep_config;
     m->destroy = deep_destroy;
     m->nparams = nn_num_params(net);
+    d->best = xmalloc(m->nparams * sizeof *d->best);
     return m;
 }

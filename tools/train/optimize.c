@@ -131,7 +131,7 @@ static void sample(trial *t, int n, const train_cfg *base, const space *s) {
 static double run_trial(const train_cfg *c, int epochs, const fit_data *fd, const train_opts *o) {
     train_cfg ci = *c;
     ci.epochs = epochs;
-    model *m = model_create(&ci, fd->F, o->outdir);
+    model *m = model_create(&ci, fd->F);
     fit_result fr;
     fit(m, &ci, fd, &fr, 1, NULL);
     double v = fr.best_val;

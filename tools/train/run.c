@@ -11,9 +11,9 @@
 #include "train/st.h"
 #include "util.h"
 
-model *model_create(const train_cfg *c, int F, const char *tmpdir) {
+model *model_create(const train_cfg *c, int F) {
     if (!strcmp(c->arch, "linear")) return linear_model_create(c, F);
-    return deep_model_create(c, F, tmpdir);
+    return deep_model_create(c, F);
 }
 
 void dataset_hash(const kml_dataset *d, char hex[65]) {
@@ -179,7 +179,7 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
     class_weights(cnt, fd.cw);
 
     mkdirs(o->outdir);
-    model *m = model_create(c, d->F, o->outdir);
+    model *m = model_create(c, d->F);
     {
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "arch", c->arch);

@@ -53,9 +53,9 @@ struct model {
 int deep_available(void);
 model *linear_model_create(const train_cfg *c, int F);
 /* A lib/nn model; dies EX_USAGE for an invalid configuration. The best
- * epoch's parameters are kept in a file under tmpdir (removed by destroy). */
-model *deep_model_create(const train_cfg *c, int F, const char *tmpdir);
-model *model_create(const train_cfg *c, int F, const char *tmpdir);
+ * epoch's parameters are kept in memory, a copy of lib/nn's parameter block. */
+model *deep_model_create(const train_cfg *c, int F);
+model *model_create(const train_cfg *c, int F);
 
 /* What the training loop sees: scaled rows and the samples, each named by
  * the row its window ends at (windows that cross a break are left out). */

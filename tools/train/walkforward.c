@@ -73,7 +73,7 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
             snprintf(ci.arch, sizeof ci.arch, "%s", archs[ai]);
             ci.seed = c->seed + (uint64_t)k;
             mkdirs(o->outdir);
-            model *m = model_create(&ci, d->F, o->outdir);
+            model *m = model_create(&ci, d->F);
             fit_result fr;
             fit(m, &ci, &fd, &fr, o->quiet, NULL);
             model_set_prior_correction(m, fd.cw);
