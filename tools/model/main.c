@@ -35,7 +35,7 @@ static const char synopsis[] =
     "  bench       time training (forward + backward + Adam on a random batch) and one-window\n"
     "              inference; prints 'A params=P train_samples_per_s=S infer_us=U'\n"
     "              (threads from OPENBLAS_NUM_THREADS)\n"
-    "  sgemm-peak  time an n x n x n sgemm; prints 'sgemm_gflops=G'\n"
+    "  sgemm-peak  time an n x n x n sgemm; prints 'sgemm_gflops=G core=NAME'\n"
     "  step        one nn_train_step on WINDOWS with LABELS (text, one class 0..2 a line) and\n"
     "              save the updated model (and with --grads, the gradients under the same names)";
 
@@ -187,7 +187,8 @@ static void cmd_sgemm_peak(int n)
         if (dt > 0.3) break;
         reps *= 2;
     }
-    printf("sgemm_gflops=%.2f\n", 2.0 * n * n * n * reps / dt * 1e-9);
+    /* the kernel set OpenBLAS chose (or OPENBLAS_CORETYPE forced): a bench names it */
+    printf("sgemm_gflops=%.2f core=%s\n", 2.0 * n * n * n * reps / dt * 1e-9, openblas_get_corename());
     free(a), free(b), free(c);
 }
 
