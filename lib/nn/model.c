@@ -303,6 +303,7 @@ nn_model *nn_create(const nn_config *cfg, uint64_t seed)
 void nn_free(nn_model *m)
 {
     if (!m) return;
+    nn_par_free(m);
     free(m->params), free(m->grads), free(m->m), free(m->v), free(m->pe);
     free(m->abuf), free(m->zbuf), free(m->sbuf);
     free(m);
@@ -725,27 +726,29 @@ void nn_backward(nn_model *m, const float *x, int B, int train)
 
 /* ---------------------------------------------------------------- API */
 
+/* The batch is split over threads (parallel.c); OpenBLAS runs at one thread
+ * inside, restored before returning. */
 void nn_predict(nn_model *m, const float *x, int B, float *logits)
 {
-    nn_forward(m, x, B, 0, NULL);
-    memcpy(logits, m->logits, sizeof(float) * B * 3);
+    int blas = nn_blas_single();
+    nn_par_predict(m, x, B, blas, logits);
+    nn_blas_restore(blas);
 }
 
 float nn_eval_loss(nn_model *m, const float *x, const int *y, const float *class_w, int B)
 {
-    nn_forward(m, x, B, 0, NULL);
-    return (float)crossentropy_forward(m->probs, m->logits, y, class_w, B, 3);
+    int blas = nn_blas_single();
+    double loss = nn_par_eval_loss(m, x, y, class_w, B, blas);
+    nn_blas_restore(blas);
+    return (float)loss;
 }
 
 float nn_train_step(nn_model *m, const float *x, const int *y, const float *class_w, int B,
                     const nn_adam_cfg *opt, float lr, rng_t *rng)
 {
-    nn_forward(m, x, B, 1, rng);
-    double loss = crossentropy_forward(m->probs, m->logits, y, class_w, B, 3);
-    memset(m->grads, 0, sizeof(float) * m->nparams);
-    memset(m->zbuf, 0, sizeof(float) * m->zn);
-    crossentropy_backward(m->dlogits, m->probs, y, class_w, 1.0, B, 3);
-    nn_backward(m, x, B, 1);
+    int blas = nn_blas_single();
+    double loss = nn_par_loss_grad(m, x, y, class_w, B, blas, rng); /* the whole batch's gradient in m->grads */
     nn_optimizer_step(m, opt, lr);
+    nn_blas_restore(blas);
     return (float)loss;
 }

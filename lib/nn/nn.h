@@ -65,6 +65,16 @@ float nn_train_step(nn_model *m, const float *x, const int *y, const float *clas
                     const nn_adam_cfg *opt, float lr, rng_t *rng);
 /* Loss only (eval mode), for validation: mean weighted cross-entropy of x, y. */
 float nn_eval_loss(nn_model *m, const float *x, const int *y, const float *class_w, int B);
+/* Threads for this model's batches (nn_train_step, nn_predict, nn_eval_loss):
+ * a batch is split into up to n contiguous parts, each run on its own thread
+ * with OpenBLAS at one thread inside (set for the call, then restored); a
+ * small batch runs in the calling thread. n = 0 (the default): OpenBLAS's
+ * thread count at each call (OPENBLAS_NUM_THREADS). Results are deterministic
+ * for a seed and a thread count; across thread counts they differ in the last
+ * bits (sums in another order). The calls change OpenBLAS's process-wide
+ * thread count while they run: do not call them from several threads at once
+ * unless OpenBLAS is at one thread. */
+void nn_set_threads(nn_model *m, int n);
 /* Warm-up (linear from 0) then cosine decay to 0 at total_steps. */
 float nn_lr_at(float base_lr, long step, long warmup_steps, long total_steps);
 

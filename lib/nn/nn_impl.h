@@ -20,6 +20,7 @@
 #define NN_MAX_LAYERS 8
 #define NN_MAX_LEVELS 12
 #define NN_MAX_TENSORS 256
+#define NN_MAX_PARTS 16 /* data-parallel parts of a batch (parallel.c) */
 
 typedef struct {
     char name[96];
@@ -93,6 +94,14 @@ struct nn_model {
     size_t an, zn, sn;
     float *z, *u, *hmask, *hd, *logits, *probs;  /* act: (B,4H), (B,H), (B,H), (B,H), (B,3), (B,3) */
     float *dz, *du, *dhd, *dhin, *dlogits;       /* zero */
+    /* Data parallelism (parallel.c). A replica is a struct copy of the model
+     * sharing params and pe (read only) with its own grads and arenas: so
+     * whatever forward or backward writes must live in the arenas or grads. */
+    int threads;                   /* nn_set_threads; 0: OpenBLAS's thread count */
+    int par_min_rows;              /* smallest part worth a thread; 0: the default (tests lower it) */
+    int nrep;                      /* replicas made: parts 1..nrep */
+    struct nn_model *rep[NN_MAX_PARTS - 1];
+    struct nn_pool *pool;          /* worker threads, started on first use, joined by nn_free */
 };
 
 #define P(m, off) ((m)->params + (off))
@@ -104,6 +113,23 @@ void nn_forward(nn_model *m, const float *x, int B, int train, rng_t *rng);
 void nn_backward(nn_model *m, const float *x, int B, int train);
 /* Size the activation arenas for B (no-op when B <= cap). */
 void nn_reserve(nn_model *m, int B);
+/* parallel.c. nn_blas_single sets OpenBLAS to one thread and returns the
+ * count it had (lib/nn's entry points run each product on one thread and
+ * split the batch over their own threads); nn_blas_restore(count) puts it
+ * back. The nn_par_* functions split the batch into parts, one a thread
+ * (m->threads, else `threads`), and run them on the model and its replicas:
+ * nn_par_loss_grad does forward, weighted cross-entropy and backward in
+ * training mode and leaves the whole batch's gradient in m->grads (zeroed
+ * first), returning the loss; nn_par_predict writes logits (B,3);
+ * nn_par_eval_loss returns the eval-mode loss. nn_par_free joins the threads
+ * and frees the replicas. */
+int nn_blas_single(void);
+void nn_blas_restore(int threads);
+double nn_par_loss_grad(nn_model *m, const float *x, const int *y, const float *class_w, int B, int threads,
+                        rng_t *rng);
+void nn_par_predict(nn_model *m, const float *x, int B, int threads, float *logits);
+double nn_par_eval_loss(nn_model *m, const float *x, const int *y, const float *class_w, int B, int threads);
+void nn_par_free(nn_model *m);
 /* Adam/AdamW on every parameter from m->grads (after clipping); returns the
  * gradient's global norm before clipping. */
 double nn_optimizer_step(nn_model *m, const nn_adam_cfg *opt, float lr);
