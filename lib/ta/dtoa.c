@@ -1,20 +1,30 @@
 /* dtoa.c: see dtoa.h.
  *
  * Why it is exact: a finite double is x = m 2^e with an integer m < 2^53. For
- * 1e-6 <= |x| < 1e17 there is a k in [0, 22] with x 10^k in [1e16, 1e17), and
- * m 10^k (< 2^127) is an exact 128-bit integer, so the integer part q of
- * x 10^k and its fraction r / 2^s (s = -e) are exact too. Both questions that
- * printf and strtod decide are then integer comparisons:
- *   - rounding to p digits (p = 15, 16, 17): the dropped digits plus the
- *     fraction against half a unit of the p-th digit;
- *   - round trip: the distance from the p-digit decimal to x against half the
- *     gap to the neighbouring double (a quarter below an exact power of two,
- *     where the gap underneath is half as wide).
+ * 1e-16 <= |x| < 1e17 there is a k in [0, 32] with T = x 10^k in [1e16, 1e17).
+ * Writing 10^k = 5^k 2^k, T = (m 5^k) 2^-f with f = -(e + k), and
+ * N = m 5^k < 2^53 5^32 < 2^128 is an exact 128-bit integer. Half the gap
+ * from x to its upper neighbour, scaled the same way, is h = 5^k 2^(-f-1);
+ * the gap below is half as wide when m = 2^52 (x an exact power of two). A
+ * decimal reads back as x when it lies strictly inside (T - h_below, T + h)
+ * (on an end point strtod's ties-to-even rule decides); printf's "%.pg"
+ * rounds T to p = 15, 16 or 17 digits. Both are integer comparisons:
+ *   - usual case (5^k < 2^64 and 0 <= f <= 62): T and h are exact in 64.64 fixed
+ *     point (a 64-bit integer part and a 64-bit fraction in one 128-bit
+ *     integer), so the decimals that read back are the integers A..B and the
+ *     roundings are divisions of T's integer part;
+ *   - otherwise (|x| below ~1e-11, where 5^k has more than 64 bits, or above
+ *     ~2^53, where f < 0) the same questions in units of 2^-f with 128-bit
+ *     integers.
  * Exact ties of either kind (where printf's and strtod's tie rules would
- * decide) and magnitudes outside the range go to fmt_double() itself. */
+ * decide) and magnitudes outside the range go to fmt_double() itself.
+ *
+ * In a features CSV whether a value needs 15, 16 or 17 digits changes from
+ * value to value without a pattern a branch predictor can learn, so the
+ * choice is made with masks, and the digits are made eight at a time inside
+ * a 64-bit word (SWAR) with the trailing zeros counted from the word. */
 #include "ta/dtoa.h"
 
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -28,70 +38,185 @@ static int slow(char *buf, double x)
     return (int)strlen(buf);
 }
 
-static u128 pow10_128(int k)
+/* 5^k for k = 0..27, the powers below 2^64 */
+static const uint64_t P5[28] = {1,
+                                5,
+                                25,
+                                125,
+                                625,
+                                3125,
+                                15625,
+                                78125,
+                                390625,
+                                1953125,
+                                9765625,
+                                48828125,
+                                244140625,
+                                1220703125,
+                                6103515625,
+                                30517578125,
+                                152587890625,
+                                762939453125,
+                                3814697265625,
+                                19073486328125,
+                                95367431640625,
+                                476837158203125,
+                                2384185791015625,
+                                11920928955078125,
+                                59604644775390625,
+                                298023223876953125,
+                                1490116119384765625,
+                                7450580596923828125};
+
+/* 5^k for k = 0..32 as a 128-bit integer */
+static u128 pow5(int k)
 {
-    u128 p = 1;
-    while (k-- > 0) p *= 10;
-    return p;
+    return k <= 27 ? (u128)P5[k] : (u128)P5[27] * P5[k - 27];
 }
 
-static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                           "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                           "8081828384858687888990919293949596979899";
-
-/* 8 digits of v < 10^8, as four independent two-digit table lookups. */
-static inline void put8(char *d, uint32_t v)
+/* The usual case: T and h in 64.64 fixed point (see the top). Sets *D to the
+ * 17-digit integer of the decimal fmt_double() writes (the first of T rounded
+ * to 15, 16, 17 digits that reads back) and returns its p, or 0 for an exact
+ * tie. Q = T's integer part is in [10^16, 10^17). */
+static inline int decide(u128 T, uint64_t p5, int f, int pow2, uint64_t *D)
 {
-    uint32_t a = v / 10000, b = v % 10000;
-    memcpy(d, dig2 + 2 * (a / 100), 2);
-    memcpy(d + 2, dig2 + 2 * (a % 100), 2);
-    memcpy(d + 4, dig2 + 2 * (b / 100), 2);
-    memcpy(d + 6, dig2 + 2 * (b % 100), 2);
+    uint64_t Q = (uint64_t)(T >> 64), F = (uint64_t)T;
+    u128 h = (u128)p5 << (63 - f);
+    u128 lo = T - (h >> pow2), hi = T + h;
+    /* the integers inside (lo, hi); neither end point is one (below) */
+    uint64_t A = (uint64_t)(lo >> 64) + 1, B = (uint64_t)(hi >> 64);
+    /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
+     * that is when (Q mod u) + (F != 0) > u / 2. */
+    uint64_t up = F != 0;
+    uint64_t D15 = (Q + up + 49) / 100 * 100, D16 = (Q + up + 4) / 10 * 10, D17 = Q + (F >> 63);
+    /* D17 is always inside: |D17 - T| <= 1/2 and h_below >= T / 2^54 > 0.55. */
+    int in15 = D15 - A <= B - A, in16 = D16 - A <= B - A;
+    /* The end points are never decimals: 2^(f+2) (T -+ h) = 4N -+ 2 5^k (or
+     * 4N - 5^k below a power of two) is 2 times an odd number or odd, so
+     * with f >= 0 the end points have a fraction and strtod's ties cannot
+     * occur. printf's exact ties need T's fraction to be 0 (at 16 digits) or
+     * exactly 1/2 (at 17); one at 15 digits is 50 units from T, beyond any
+     * half gap (< 11.2 units), so it never reads back whichever way it goes. */
+    if (__builtin_expect((F == 0) | (F == 1ULL << 63), 0) && !in15) {
+        if (F == 0 && Q % 10 == 5) return 0;
+        if (F != 0 && !in16) return 0;
+    }
+    /* the first that reads back, chosen with masks */
+    uint64_t m15 = 0 - (uint64_t)in15, m16 = 0 - (uint64_t)(in16 & (in15 ^ 1)), m17 = ~(m15 | m16);
+    *D = (D15 & m15) | (D16 & m16) | (D17 & m17);
+    return 17 - in15 - (in15 | in16);
 }
 
-/* Write m (exactly p digits, m in [10^(p-1), 10^p)) with decimal exponent X
- * the way printf's %.pg does, after the sign. Digits are moved with
- * fixed-size copies (no memmove call): b gets up to 24 bytes of scratch past
- * the text, hence the 40-byte buffer. */
-static int put_g(char *b, uint64_t m, int p, int X)
+/* decide() for the other cases, in units of 2^-f (f <= 0: units of 1, the
+ * fraction 0): N = T 2^f, p5 = 5^k. */
+static int decide_wide(u128 N, int f, u128 p5, int pow2, uint64_t *D)
 {
-    /* m as 17 digits with leading zeros; its p digits are the last p. */
-    char d17[48]; /* the rest is scratch the fixed-size copies read */
-    uint64_t hi = m / 100000000;
-    uint32_t w = (uint32_t)(m - hi * 100000000), t = (uint32_t)(hi / 100000000);
-    d17[0] = (char)('0' + t);
-    put8(d17 + 1, (uint32_t)(hi - (uint64_t)t * 100000000));
-    put8(d17 + 9, w);
-    const char *d = d17 + (17 - p);
-    int nd = p;
-    while (nd > 1 && d[nd - 1] == '0') nd--;
+    uint64_t Q;
+    u128 r, one, G; /* the fraction, 1 and twice the half gap, in units of 2^-f */
+    if (f > 0) {
+        one = (u128)1 << f;
+        Q = (uint64_t)(N >> f);
+        r = N & (one - 1);
+        G = p5;
+    } else {
+        one = 1;
+        Q = (uint64_t)(N << -f);
+        r = 0;
+        G = p5 << -f;
+    }
+    /* Rounding to p digits: the dropped part R = (Q mod u) + r / 2^f against
+     * half a unit u / 2, and the decimal's distance to T, R or u - R. */
+    uint64_t q100 = Q / 100, q10 = Q / 10;
+    u128 R15 = (u128)(Q - q100 * 100) * one + r, R16 = (u128)(Q - q10 * 10) * one + r;
+    u128 half15 = 50 * one, half16 = 5 * one, half17 = one >> 1;
+    int up15 = R15 > half15, up16 = R16 > half16, up17 = one > 1 && r > half17;
+    /* Twice the distance (four times below a power of two) against G: the
+     * decimal reads back as x when it is below. */
+    u128 d15 = up15 ? 100 * one - R15 : R15, d16 = up16 ? 10 * one - R16 : R16;
+    u128 l15 = (!up15 && pow2) ? d15 << 2 : d15 << 1, l16 = (!up16 && pow2) ? d16 << 2 : d16 << 1;
+    if (l15 <= G) {
+        if (l15 == G) return 0; /* a printf tie at 15 digits cannot land here (see decide) */
+        *D = (q100 + (uint64_t)up15) * 100;
+        return 15;
+    }
+    if (l16 <= G) {
+        if (l16 == G || R16 == half16) return 0;
+        *D = (q10 + (uint64_t)up16) * 10;
+        return 16;
+    }
+    if (one > 1 && r == half17) return 0;
+    *D = Q + (uint64_t)up17; /* 17 digits always read back as x (DBL_DECIMAL_DIG) */
+    return 17;
+}
+
+/* v < 10^8 as eight ASCII digits in a little-endian word (first digit in the
+ * lowest byte). *dig gets the word before the '0's are added: its high zero
+ * bytes are the trailing zeros. Each step divides every lane by a constant
+ * with a multiply and shift that is exact over the lane's range (tested over
+ * all inputs): x/100 = (x 5243) >> 19 for x < 10^4, x/10 = (x 103) >> 10 for
+ * x < 100. */
+static inline uint64_t digits8(uint32_t v, uint64_t *dig)
+{
+    uint64_t x = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
+    uint64_t h = ((x * 5243) >> 19) & 0x0000007F0000007FULL;
+    uint64_t y = h | ((x - h * 100) << 16); /* four 2-digit lanes of 16 bits */
+    uint64_t t = ((y * 103) >> 10) & 0x000F000F000F000FULL;
+    uint64_t d = t | ((y - t * 10) << 8); /* eight 1-digit lanes of 8 bits */
+    *dig = d;
+    return d + 0x3030303030303030ULL;
+}
+
+/* 16 bytes as two 8-byte stores (a 16-byte store of a value built in two
+ * halves would go through the stack). */
+static inline void put16(char *b, uint64_t lo, uint64_t hi)
+{
+    memcpy(b, &lo, 8);
+    memcpy(b + 8, &hi, 8);
+}
+
+/* Write D (17 digits, D in [10^16, 10^17)) with decimal exponent X the way
+ * printf's %.pg does, after the sign: fixed notation when -4 <= X < p, else
+ * d.ddde+XX; trailing zeros dropped. Writes up to 34 bytes (scratch past the
+ * text included); returns the text's length. */
+static inline int put_g(char *b, uint64_t D, int p, int X)
+{
+    uint64_t hi = D / 100000000, lo8d, hi8d;
+    uint32_t lo = (uint32_t)(D - hi * 100000000), c = (uint32_t)(hi / 100000000);
+    uint64_t alo = digits8(lo, &lo8d);
+    uint64_t ahi = digits8((uint32_t)(hi - (uint64_t)c * 100000000), &hi8d);
+    char c0 = (char)('0' + c);
+    /* significant digits: 17 less the trailing zeros (c > 0) */
+    int nd = lo8d ? 17 - __builtin_clzll(lo8d) / 8 : hi8d ? 9 - __builtin_clzll(hi8d) / 8 : 1;
     int n;
     if (X < -4 || X >= p) {
-        b[0] = d[0];
-        n = 1;
-        if (nd > 1) {
-            b[1] = '.';
-            memcpy(b + 2, d + 1, 16);
-            n = nd + 1;
-        }
-        b[n++] = 'e';
-        b[n++] = X < 0 ? '-' : '+';
-        int e = X < 0 ? -X : X;
-        if (e >= 100) b[n++] = (char)('0' + e / 100);
-        b[n++] = (char)('0' + e / 10 % 10);
-        b[n++] = (char)('0' + e % 10);
+        b[0] = c0;
+        b[1] = '.';
+        put16(b + 2, ahi, alo);
+        n = nd > 1 ? nd + 1 : 1;
+        int a = X < 0 ? -X : X; /* < 100 in the range handled here */
+        b[n] = 'e';
+        b[n + 1] = X < 0 ? '-' : '+';
+        b[n + 2] = (char)('0' + a / 10);
+        b[n + 3] = (char)('0' + a % 10);
+        n += 4;
     } else if (X >= 0) {
-        memcpy(b, d, 24);
-        n = X + 1;
-        if (nd > n) {
-            b[n] = '.';
-            memcpy(b + n + 1, d + n, 16);
+        int j = X + 1; /* digits before the point, < 17 here */
+        b[0] = c0;
+        put16(b + 1, ahi, alo);
+        if (nd > j) {
+            /* digits j+1..17: the 16 digits 2..17 moved down by j - 1 bytes */
+            u128 tail = ((u128)ahi | (u128)alo << 64) >> (8 * (j - 1));
+            b[j] = '.';
+            put16(b + j + 1, (uint64_t)tail, (uint64_t)(tail >> 64));
             n = nd + 1;
+        } else {
+            n = j;
         }
     } else {
         memcpy(b, "0.000000", 8);
         n = 1 - X; /* "0." and -X-1 zeros */
-        memcpy(b + n, d, 24);
+        b[n] = c0;
+        put16(b + n + 1, ahi, alo);
         n += nd;
     }
     b[n] = 0;
@@ -100,83 +225,60 @@ static int put_g(char *b, uint64_t m, int p, int X)
 
 int ta_fmt_double(char *buf, double x)
 {
-    static u128 P10[23];
-    if (!P10[0])
-        for (int i = 22; i >= 0; i--) P10[i] = pow10_128(i);
-    if (x == 0) {
-        int n = 0;
-        if (signbit(x)) buf[n++] = '-';
-        buf[n++] = '0';
-        buf[n] = 0;
-        return n;
-    }
-    double ax = fabs(x);
-    if (!(ax >= 1e-6 && ax < 1e17)) return slow(buf, x); /* also NaN, Inf */
-    /* ax = m 2^e exactly, m in [2^52, 2^53) (ax is normal here) */
     uint64_t bits;
-    memcpy(&bits, &ax, sizeof bits);
+    memcpy(&bits, &x, sizeof bits);
+    char *b = buf;
+    b[0] = '-';
+    b += bits >> 63;
+    bits &= ~(1ULL << 63);
+    if (bits == 0) {
+        b[0] = '0';
+        b[1] = 0;
+        return (int)(b - buf) + 1;
+    }
+    double ax;
+    memcpy(&ax, &bits, sizeof ax);
+    if (!(ax >= 1e-16 && ax < 1e17)) return slow(buf, x); /* also NaN, Inf */
+    /* ax = m 2^e exactly, m in [2^52, 2^53) (ax is normal here) */
     uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
-    int e = (int)(bits >> 52) - 1075, e2 = e + 53;
-    /* floor(log10(ax)) is this guess or one above it: floor((e2 - 1) log10 2),
-     * with log10 2 ~ 78913 / 2^18, exact for |e2| < 1650 (no libm call). */
-    int e10 = ((e2 - 1) * 78913) >> 18;
-    /* Pick between the two by a comparison with 10^(e10+1) (double powers of
-     * ten from 1e-6 on; one rounded the wrong way only costs the retry below). */
-    static const double p10d[24] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
-                                    1e6,  1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
-    if (e10 + 7 >= 0 && e10 + 7 < 24 && ax >= p10d[e10 + 7]) e10++;
-    int k = 16 - e10, s = e < 0 ? -e : 0;
-    u128 q = 0, r = 0;
-    for (int tries = 0; tries < 2; tries++) {
-        if (k < 0 || k > 22) return slow(buf, x);
-        u128 N = (u128)m * P10[k];
-        if (e >= 0) q = N << e, r = 0;
-        else q = N >> s, r = N & (((u128)1 << s) - 1);
-        if (q < (u128)100000000000000000ULL) break;
-        k--; /* the guess was one low */
+    int e = (int)(bits >> 52) - 1075, pow2 = m == (1ULL << 52);
+    /* floor(log10(ax)) is g or g + 1, g = floor((e + 52) log10 2), with
+     * log10 2 ~ 78913 / 2^18, exact for |e + 52| < 1650 (no libm call). Pick
+     * between the two by a comparison with 10^(g+1) (double powers of ten;
+     * one rounded the wrong way only costs the retry below). */
+    static const double p10d[34] = {1e-16, 1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5,
+                                    1e-4,  1e-3,  1e-2,  1e-1,  1e0,   1e1,   1e2,   1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,   1e9,   1e10,  1e11,  1e12,  1e13,  1e14,  1e15, 1e16, 1e17};
+    int g = ((e + 52) * 78913) >> 18;
+    if (g + 17 >= 0 && g + 17 < 34 && ax >= p10d[g + 17]) g++;
+    int k = 16 - g, p;
+    uint64_t D = 0;
+    for (int tries = 0;; tries++) {
+        if (k < 0 || k > 32 || tries == 2) return slow(buf, x);
+        int f = -(e + k);
+        uint64_t Q;
+        if (k <= 27 && f >= 0 && f <= 62) {
+            u128 T = ((u128)m * P5[k]) << (64 - f); /* < 2^121: T < 2^57 */
+            Q = (uint64_t)(T >> 64);
+            if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
+                p = decide(T, P5[k], f, pow2, &D);
+                break;
+            }
+        } else {
+            u128 N = (u128)m * pow5(k);
+            Q = f > 0 ? (uint64_t)(N >> f) : (uint64_t)(N << -f);
+            if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
+                p = decide_wide(N, f, pow5(k), pow2, &D);
+                break;
+            }
+        }
+        k += Q < 10000000000000000ULL ? 1 : -1; /* the guess was one off */
     }
-    if (q < (u128)10000000000000000ULL || q >= (u128)100000000000000000ULL) return slow(buf, x);
-    uint64_t Q = (uint64_t)q;
-    static const uint64_t unit[3] = {100, 10, 1};
-    /* divisions by constants (multiplications), not by a loaded divisor */
-    const uint64_t q100 = Q / 100, q10 = Q / 10;
-    const uint64_t mps[3] = {q100, q10, Q}, lows[3] = {Q - q100 * 100, Q - q10 * 10, 0};
-    for (int p = 15; p <= 17; p++) {
-        uint64_t u = unit[p - 15], mp = mps[p - 15], low = lows[p - 15];
-        /* rounding: the dropped part low + r/2^s against half a unit */
-        if (u > 1) {
-            if (low > u / 2 || (low == u / 2 && r != 0)) mp++;
-            else if (low == u / 2) return slow(buf, x); /* an exact tie */
-        } else if (s > 0) {
-            u128 half = (u128)1 << (s - 1);
-            if (r == half) return slow(buf, x);
-            if (r > half) mp++;
-        }
-        int64_t dq = (int64_t)(mp * u) - (int64_t)Q;
-        if (p < 17) {
-            /* x's half gap, in units of the 17th digit, is T / (2m) < 1e17 / 2^53
-             * < 11.2 (T = x 10^k < 1e17, m >= 2^52), and the decimal is at
-             * least |dq| - 1 away: 13 or more units never read back as x. */
-            if (dq > 12 || dq < -12) continue;
-            /* round trip: d = (decimal - x) 10^k 2^s; x's half gap is 2^(e-1) 10^k,
-             * so the decimal reads back as x when 2 |d| < 10^k (times 2^e when
-             * e >= 0), or 4 |d| below an exact power of two. */
-            int below = dq <= 0; /* the decimal is at or under x */
-            u128 ad = below ? ((u128)(uint64_t)(-dq) << s) + r : ((u128)(uint64_t)dq << s) - r; /* |d| */
-            u128 lhs = (below && m == (1ULL << 52)) ? ad << 2 : ad << 1;
-            u128 rhs = e >= 0 ? P10[k] << e : P10[k];
-            if (lhs == rhs) return slow(buf, x);
-            if (lhs > rhs) continue;
-        }
-        /* 17 digits always read back as x (DBL_DECIMAL_DIG) */
-        int X = 16 - k;
-        if (mp == (uint64_t)P10[p]) {
-            mp /= 10;
-            X++;
-        }
-        int n = 0;
-        if (x < 0) buf[n++] = '-';
-        return n + put_g(buf + n, mp, p, X);
+    if (!p) return slow(buf, x);
+    int X = 16 - k;
+    if (D == 100000000000000000ULL) { /* rounded up to the next power of ten */
+        D = 10000000000000000ULL;
+        X++;
     }
-    return slow(buf, x);
+    return (int)(b - buf) + put_g(b, D, p, X);
 }

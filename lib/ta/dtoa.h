@@ -2,13 +2,13 @@
  *
  * ta_fmt_double() writes exactly the text lib/util.c's fmt_double() writes (the
  * shortest of "%.15g", "%.16g", "%.17g" that reads back as the same double),
- * about twenty times faster: x = m 2^e is scaled to 17 digits exactly in
- * 128-bit integers, so the p-digit rounding and the round-trip question
- * (the decimal's distance to x against half the gap to x's neighbours) are
- * exact integer comparisons. For exact ties, |x| outside [1e-6, 1e17), NaN
- * and Inf,
- * it calls fmt_double() itself, so the result is never different. buf needs
- * 40 bytes (the text is at most 24; the rest may be used as scratch); returns
+ * about 40 times faster (~30 ns against ~1.2 us on the features of
+ * XBTUSD_60): x = m 2^e is scaled to 17 digits exactly in 128-bit integers,
+ * so the p-digit rounding and the round-trip question (the decimal's
+ * distance to x against half the gap to x's neighbours) are exact integer
+ * comparisons. For exact ties, |x| outside [1e-16, 1e17), NaN and Inf it
+ * calls fmt_double() itself, so the result is never different. buf needs 40
+ * bytes (the text is at most 24; the rest may be used as scratch); returns
  * the length written. */
 #ifndef KML_TA_DTOA_H
 #define KML_TA_DTOA_H

@@ -283,35 +283,99 @@ static uint64_t next(void)
     return rs;
 }
 
+static double from_bits(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Doubles for the printer, in families that reach each of its paths: any bit
+ * pattern; the 64.64 fast range (1e-11..2^53) and the 128-bit one (1e-16..1e-11,
+ * 2^53..1e17) with random mantissas; ratios and exponentials; exact powers of
+ * two (the narrower gap below) and their neighbours; powers of ten and a few
+ * ulps around them (the decade guess and the 1e-16 / 1e17 limits); short
+ * decimals and integers (fractions of exactly 0); halves and quarters of large
+ * integers (printf's ties at 16 and 17 digits); multiples of 4, 8 and 16
+ * from 2^54 to 2^57, where the gap is 4, 8 or 16 and a 15- or 16-digit
+ * decimal can lie exactly half way between two doubles (strtod's ties). */
+static double sample(long i)
+{
+    uint64_t u = next();
+    double s = (next() & 1) ? -1 : 1, x;
+    switch (i % 10) {
+    case 0: return from_bits(u);
+    case 1: return s * ldexp(1 + (double)(u >> 12) * 0x1p-52, (int)(next() % 90) - 37); /* 2^-37..2^53 */
+    case 2: {
+        double lo = (next() & 1) ? 1e-16 : 0x1p53, hi = lo == 1e-16 ? 1e-11 : 1e17;
+        return s * exp(log(lo) + (log(hi) - log(lo)) * (double)(u >> 11) * 0x1p-53);
+    }
+    case 3: return s * (double)(u % 100000000) / (double)(1 + next() % 100000);
+    case 4: return s * exp(((double)(u % 1000000) / 1e6 - 0.5) * 90);
+    case 5:
+        x = ldexp(1.0, (int)(u % 180) - 90);
+        for (int k = (int)(next() % 5) - 2; k; k += k < 0 ? 1 : -1) x = nextafter(x, k < 0 ? 0 : INFINITY);
+        return s * x;
+    case 6:
+        x = pow(10, (int)(u % 40) - 20);
+        for (int k = (int)(next() % 7) - 3; k; k += k < 0 ? 1 : -1) x = nextafter(x, k < 0 ? 0 : INFINITY);
+        return s * x;
+    case 7: return s * (double)(u % 10000000) / pow(10, (int)(next() % 9));
+    case 8: return s * ((double)(0x1p49 + (double)(u % (1ULL << 51))) + (double)(next() % 4) * 0.25);
+    default: return s * ldexp((double)((1ULL << 52) + u % (1ULL << 52)), 2 + (int)(next() % 3));
+    }
+}
+
 static void fast_printing_equals_fmt_double(void)
 {
     char a[40], b[40];
     long bad = 0, n = 0;
     static const double special[] = {0.0, -0.0, 1.0, 2.0, 0.1, 0.3, 1e-6, 9.999999999999999e-7, 1e17, 99999999999999984.0,
                                      1e16, 123456789012345678.0, 5e-324, 1.7976931348623157e308, 417.253, -81.66079267915671,
-                                     0.30000000000000004, 2.2250738585072014e-308, 1e22, 1e23, 4503599627370496.5};
+                                     0.30000000000000004, 2.2250738585072014e-308, 1e22, 1e23, 4503599627370496.5,
+                                     1e-16, 9.9999999999999998e-17, 1.0000000000000001e-16, 1e-11, 2.2204460492503131e-16,
+                                     1.1102230246251565e-16, 0x1p53, 0x1p53 + 2, 0x1p54, 9007199254740993.0, 1e15 + 0.25,
+                                     1234567890123456.5, 20000000000000008.0, 99999999999999.99, 0.000099999999999999991,
+                                     1e-5, 1e-4, 0.001, 1e15, 999999999999999.9, 9999999999999998.0};
     for (size_t i = 0; i < sizeof special / sizeof *special; i++) {
         fmt_double(a, special[i]);
         int len = ta_fmt_double(b, special[i]);
         if (strcmp(a, b) || len != (int)strlen(b)) t_fail(__FILE__, __LINE__, "%a: \"%s\" vs \"%s\"", special[i], b, a);
     }
-    for (long i = 0; i < 400000; i++) {
-        double x;
-        switch (i % 5) {
-        case 0: { uint64_t u = next(); memcpy(&x, &u, 8); if (!isfinite(x)) continue; break; }
-        case 1: x = (double)(next() % 100000000) / (double)(1 + next() % 100000); break;
-        case 2: x = exp(((double)(next() % 1000000) / 1e6 - 0.5) * 60); break;
-        case 3: x = (double)(int64_t)(next() % 100000) / 1000.0 * ((next() & 1) ? -1 : 1); break;
-        default: x = ldexp(1.0, (int)(next() % 120) - 60) * ((next() & 1) ? 1 + ldexp(1.0, -52) : 1); break;
-        }
+    for (long i = 0; i < 600000; i++) {
+        double x = sample(i);
+        if (!isfinite(x)) continue;
         n++;
         fmt_double(a, x);
         int len = ta_fmt_double(b, x);
         if ((strcmp(a, b) || len != (int)strlen(b)) && bad++ < 5) t_fail(__FILE__, __LINE__, "%a: \"%s\" vs \"%s\"", x, b, a);
     }
-    CHECK(n > 300000);
+    CHECK(n > 550000);
     char nanbuf[40];
     CHECK_EQ_INT(ta_fmt_double(nanbuf, NAN), 0);
+    CHECK_EQ_INT(ta_fmt_double(nanbuf, -NAN), 0);
+}
+
+/* Every text reads back as the same double, bit for bit (the sign of zero
+ * included), with at most 17 significant digits, and in at most 24 bytes. */
+static void fast_printing_round_trips(void)
+{
+    char b[40];
+    long bad = 0;
+    for (long i = 0; i < 3000000; i++) {
+        double x = sample(i * 7 + 3); /* another mix of the families */
+        if (!isfinite(x)) continue;
+        int len = ta_fmt_double(b, x);
+        double y = strtod(b, NULL);
+        int digits = 0, lead = 1;
+        for (const char *c = b; *c && *c != 'e'; c++) {
+            if (*c == '0' && lead) continue;
+            if (*c >= '1' && *c <= '9') lead = 0;
+            if (*c >= '0' && *c <= '9') digits++;
+        }
+        if ((memcmp(&x, &y, sizeof x) || digits > 17 || len > 24 || len != (int)strlen(b)) && bad++ < 5)
+            t_fail(__FILE__, __LINE__, "%a: \"%s\" reads back as %a", x, b, y);
+    }
 }
 
 int main(void)
@@ -324,5 +388,6 @@ int main(void)
     t_run("flat windows follow the zero rules", zero_rules_on_a_flat_window);
     t_run("ring statistics depend only on the window's values", ring_statistics_are_order_independent_of_the_start);
     t_run("ta_fmt_double writes exactly fmt_double's text", fast_printing_equals_fmt_double);
+    t_run("ta_fmt_double's text reads back as the same double", fast_printing_round_trips);
     return t_done();
 }
