@@ -104,12 +104,33 @@ static feat_dist parse_dist(const char *opt, const char *text)
 
 /* ---- output ---- */
 
+/* Rows are gathered in one large buffer and handed to stdio a block at a
+ * time: one fwrite per block instead of per row, and a block larger than
+ * stdio's own buffer goes straight to write(2) without another copy. */
+#define OUT_BLOCK (1 << 20)
+
 typedef struct {
     FILE *f;
     int nf, ny;
     char *buf;
-    size_t cap;
+    size_t cap, len; /* len bytes waiting; cap >= OUT_BLOCK + one row */
+    size_t rowmax;   /* bound on one row's bytes, scratch included */
 } writer;
+
+static void writer_flush(writer *w)
+{
+    if (w->len) fwrite_unlocked(w->buf, 1, w->len, w->f); /* errors: close_stdout() reports them */
+    w->len = 0;
+}
+
+/* A bad row later in the input exits through die(): the rows before it still
+ * reach stdout, as they did when each row was written at once. */
+static writer *pending_out;
+
+static void flush_pending_out(void)
+{
+    if (pending_out) writer_flush(pending_out);
+}
 
 static void write_header(writer *w, const feat_opts *o)
 {
@@ -132,11 +153,12 @@ static int put_int(char *b, int64_t v)
     return n;
 }
 
-/* One row as one fwrite: doubles in their shortest round-trip text. */
+/* One row appended to the block: doubles in their shortest round-trip text. */
 static void emit(void *ctx, const feat_row *r)
 {
     writer *w = ctx;
-    char *p = w->buf;
+    if (w->cap - w->len < w->rowmax) writer_flush(w);
+    char *p = w->buf + w->len;
     p += put_int(p, r->time);
     *p++ = ',';
     p += ta_fmt_double(p, r->close);
@@ -149,8 +171,8 @@ static void emit(void *ctx, const feat_row *r)
         p += ta_fmt_double(p, r->y[i]);
     }
     *p++ = '\n';
-    ASSERT((size_t)(p - w->buf) <= w->cap);
-    fwrite_unlocked(w->buf, 1, (size_t)(p - w->buf), w->f); /* one thread: no stdio lock per row */
+    w->len = (size_t)(p - w->buf);
+    ASSERT(w->len <= w->cap);
 }
 
 /* ---- streaming ---- */
@@ -191,9 +213,12 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
         o->interval = candles_infer_interval(t, nhead);
         free(t);
     }
-    writer w = {stdout, o->nsel, feat_nlabels(o), NULL, 0};
-    w.cap = 32 * (size_t)(2 + w.nf + w.ny) + 64; /* ta_fmt_double may use 40 bytes */
+    writer w = {stdout, o->nsel, feat_nlabels(o), NULL, 0, 0, 0};
+    w.rowmax = 32 * (size_t)(2 + w.nf + w.ny) + 64; /* ta_fmt_double may use 40 bytes */
+    w.cap = OUT_BLOCK + w.rowmax;
     w.buf = xmalloc(w.cap);
+    pending_out = &w;
+    atexit(flush_pending_out);
     write_header(&w, o);
     feat_engine *e = feat_new(o, emit, &w);
     for (long i = 0; i < nhead; i++) push_or_die(e, &head[i].b, file, head[i].line, o);
@@ -201,6 +226,8 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
     feat_bar b;
     while (feat_read_bar(r, &c, &b)) push_or_die(e, &b, file, csv_line(r), o);
     feat_finish(e);
+    writer_flush(&w);
+    pending_out = NULL;
     const feat_stats *st = feat_get_stats(e);
     /* Filling invents bars: say so, once, on stderr. */
     if (o->fill && st->filled > 0 && !quiet_stats)
