@@ -7,6 +7,52 @@
 
 #include <string.h>
 
+#ifdef NN_F64
+/* One time step for B sequences (rows of g with stride ldg; of hn, h, hp
+ * with stride ld; hp NULL at t = 0; gh (B,3H) = h_{t-1} w_hh^T): the double
+ * build's plain loops. The float build calls simd.c's
+ * nn_gru_step_forward/backward, the same arithmetic 16 units at a time. */
+static void gru_step_d(double *g, long ldg, double *hn, double *h, const double *hp, long ld, const double *gh,
+                       const double *b_hh, int B, int H)
+{
+    for (int b = 0; b < B; b++) {
+        double *gb = g + b * ldg, *hnt = hn + b * ld, *ht = h + b * ld;
+        const double *ghb = gh + (long)b * 3 * H, *hpb = hp ? hp + b * ld : NULL;
+        for (int j = 0; j < 2 * H; j++) gb[j] = gb[j] + ghb[j] + b_hh[j];
+        nn_sigmoid_n_d(gb, gb, 2 * H); /* r, z */
+        const double *r = gb, *z = gb + H;
+        double *n = gb + 2 * H;
+        for (int j = 0; j < H; j++) {
+            hnt[j] = ghb[2 * H + j] + b_hh[2 * H + j];
+            n[j] = tanh(n[j] + r[j] * hnt[j]);
+            ht[j] = (1 - z[j]) * n[j] + (hpb ? z[j] * hpb[j] : 0);
+        }
+    }
+}
+/* dx, dhh: the input-side and hidden-side pre-activation gradients;
+ * dh_{t-1} += dh_t z into dhp (NULL at t = 0, as hp). */
+static void gru_step_backward_d(double *dx, double *dhh, double *dhp, const double *dh, const double *g, long ldg,
+                                const double *hn, const double *hp, long ld, int B, int H)
+{
+    for (int b = 0; b < B; b++) {
+        double *dxb = dx + b * ldg, *dhhb = dhh + b * ldg;
+        const double *gb = g + b * ldg, *dht = dh + b * ld, *hnt = hn + b * ld;
+        for (int j = 0; j < H; j++) {
+            double r = gb[j], z = gb[H + j], n = gb[2 * H + j], hprev = hp ? hp[b * ld + j] : 0;
+            double dn = dht[j] * (1 - z) * (1 - n * n);
+            double dz = dht[j] * (hprev - n) * z * (1 - z);
+            double dr = dn * hnt[j] * r * (1 - r);
+            dxb[j] = dr, dxb[H + j] = dz, dxb[2 * H + j] = dn;
+            dhhb[j] = dr, dhhb[H + j] = dz, dhhb[2 * H + j] = dn * r;
+            if (dhp) dhp[b * ld + j] += dht[j] * z;
+        }
+    }
+}
+#else
+#define gru_step nn_gru_step_forward
+#define gru_step_backward nn_gru_step_backward
+#endif
+
 void FN(gru_forward)(real *h,          /* (B,T,H) */
                      real *gates,      /* (B,T,3H) r, z, n after their activations */
                      real *hn,         /* (B,T,H) W_hn h_{t-1} + b_hn */
@@ -25,52 +71,9 @@ void FN(gru_forward)(real *h,          /* (B,T,H) */
             GEMM(0, 1, B, G, H, 1, h + (long)(t - 1) * H, T * H, w_hh, H, 0, gh, G);
         else
             memset(gh, 0, sizeof(real) * B * G);
-        for (int b = 0; b < B; b++) {
-            real *g = gates + ((long)b * T + t) * G, *ghb = gh + (long)b * G;
-            real *ht = h + ((long)b * T + t) * H, *hnt = hn + ((long)b * T + t) * H;
-            const real *hp = t > 0 ? ht - H : NULL;
-            for (int j = 0; j < 2 * H; j++) g[j] = g[j] + ghb[j] + b_hh[j];
-            FN(nn_sigmoid_n)(g, g, 2 * H); /* r, z */
-            const real *r = g, *z = g + H;
-            real *n = g + 2 * H;
-            for (int j = 0; j < H; j++) {
-                hnt[j] = ghb[2 * H + j] + b_hh[2 * H + j];
-                n[j] = n[j] + r[j] * hnt[j];
-            }
-            FN(nn_tanh_n)(n, n, H);
-            if (hp)
-                for (int j = 0; j < H; j++) ht[j] = (1 - z[j]) * n[j] + z[j] * hp[j];
-            else
-                for (int j = 0; j < H; j++) ht[j] = (1 - z[j]) * n[j] + 0;
-        }
+        FN(gru_step)(gates + (long)t * G, (long)T * G, hn + (long)t * H, h + (long)t * H,
+                     t > 0 ? h + (long)(t - 1) * H : NULL, (long)T * H, gh, b_hh, B, H);
     }
-}
-
-/* One step of one sequence: from the activated gates g (r, z, n at offsets
- * 0, H, 2H), hn = W_hn h_{t-1} + b_hn, dh_t and h_{t-1} (hp, NULL at t = 0):
- * the input-side (dx) and hidden-side (dhh) pre-activation gradients, and
- * dh_{t-1} += dh_t z (dhp; hp and dhp are both NULL at t = 0). The pointers never alias
- * (restrict lets the loop vectorise). */
-static void FN(gru_cell_backward)(real *restrict dx, real *restrict dhh, real *restrict dhp, const real *restrict dh,
-                                  const real *restrict g, const real *restrict hn, const real *restrict hp, int H)
-{
-#define GRU_CELL(HPREV)                                                          \
-    for (int j = 0; j < H; j++) {                                                \
-        real r = g[j], z = g[H + j], n = g[2 * H + j], hprev = HPREV;            \
-        real dn = dh[j] * (1 - z) * (1 - n * n);                                 \
-        real dz = dh[j] * (hprev - n) * z * (1 - z);                             \
-        real dr = dn * hn[j] * r * (1 - r);                                      \
-        dx[j] = dr, dx[H + j] = dz, dx[2 * H + j] = dn;                          \
-        dhh[j] = dr, dhh[H + j] = dz, dhh[2 * H + j] = dn * r;                   \
-        if (hp) dhp[j] += dh[j] * z;                                             \
-    }
-    /* t = 0 and t > 0 as separate loops, so neither has a branch inside */
-    if (hp) {
-        GRU_CELL(hp[j])
-    } else {
-        GRU_CELL(0)
-    }
-#undef GRU_CELL
 }
 
 void FN(gru_backward)(real *din,    /* (B,T,I) or NULL */
@@ -86,14 +89,9 @@ void FN(gru_backward)(real *din,    /* (B,T,I) or NULL */
 {
     const int G = 3 * H;
     for (int t = T - 1; t >= 0; t--) {
-        for (int b = 0; b < B; b++) {
-            const real *g = gates + ((long)b * T + t) * G, *hnt = hn + ((long)b * T + t) * H;
-            real *dht = dh + ((long)b * T + t) * H;
-            real *dx = dgx + ((long)b * T + t) * G, *dhh = dgh + ((long)b * T + t) * G;
-            const real *hp = t > 0 ? h + ((long)b * T + t - 1) * H : NULL;
-            real *dhp = t > 0 ? dht - H : NULL;
-            FN(gru_cell_backward)(dx, dhh, dhp, dht, g, hnt, hp, H);
-        }
+        FN(gru_step_backward)(dgx + (long)t * G, dgh + (long)t * G, t > 0 ? dh + (long)(t - 1) * H : NULL,
+                              dh + (long)t * H, gates + (long)t * G, (long)T * G, hn + (long)t * H,
+                              t > 0 ? h + (long)(t - 1) * H : NULL, (long)T * H, B, H);
         if (t > 0) /* dh[:,t-1] += dgh[:,t] w_hh */
             GEMM(0, 0, B, H, G, 1, dgh + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);
     }

@@ -10,6 +10,47 @@
 
 #include <string.h>
 
+#ifdef NN_F64
+/* One time step for B sequences (rows of g with stride ldg, of c, h, cp with
+ * stride ld; cp NULL at t = 0): the double build's plain loops. The float
+ * build calls simd.c's nn_lstm_step_forward/backward, the same arithmetic 16
+ * units at a time. */
+static void lstm_step_d(double *g, long ldg, double *c, double *h, const double *cp, long ld, int B, int H)
+{
+    for (int b = 0; b < B; b++) {
+        double *gb = g + b * ldg, *ct = c + b * ld, *ht = h + b * ld;
+        const double *cpb = cp ? cp + b * ld : NULL;
+        nn_sigmoid_n_d(gb, gb, 2 * H);             /* i, f */
+        nn_tanh_n_d(gb + 2 * H, gb + 2 * H, H);    /* g */
+        nn_sigmoid_n_d(gb + 3 * H, gb + 3 * H, H); /* o */
+        const double *ig = gb, *fg = gb + H, *gg = gb + 2 * H, *og = gb + 3 * H;
+        for (int j = 0; j < H; j++) ct[j] = (cpb ? fg[j] * cpb[j] : 0) + ig[j] * gg[j];
+        for (int j = 0; j < H; j++) ht[j] = og[j] * tanh(ct[j]);
+    }
+}
+static void lstm_step_backward_d(double *dg, double *dc, const double *g, long ldg, const double *c,
+                                 const double *cp, const double *dh, long ld, int B, int H)
+{
+    for (int b = 0; b < B; b++) {
+        double *dgb = dg + b * ldg, *dcb = dc + (long)b * H;
+        const double *gb = g + b * ldg, *ct = c + b * ld, *dht = dh + b * ld;
+        for (int j = 0; j < H; j++) {
+            double ig = gb[j], fg = gb[H + j], gg = gb[2 * H + j], og = gb[3 * H + j];
+            double tc = tanh(ct[j]), cprev = cp ? cp[b * ld + j] : 0;
+            double dct = dcb[j] + dht[j] * og * (1 - tc * tc);
+            dgb[j] = dct * gg * ig * (1 - ig);              /* i */
+            dgb[H + j] = dct * cprev * fg * (1 - fg);       /* f */
+            dgb[2 * H + j] = dct * ig * (1 - gg * gg);      /* g */
+            dgb[3 * H + j] = dht[j] * tc * og * (1 - og);   /* o */
+            dcb[j] = dct * fg;
+        }
+    }
+}
+#else
+#define lstm_step nn_lstm_step_forward
+#define lstm_step_backward nn_lstm_step_backward
+#endif
+
 void FN(lstm_forward)(real *h,          /* (B,T,H) */
                       real *c,          /* (B,T,H) cell state */
                       real *gates,      /* (B,T,4H) i, f, g, o after their activations */
@@ -28,44 +69,8 @@ void FN(lstm_forward)(real *h,          /* (B,T,H) */
     for (int t = 0; t < T; t++) {
         if (t > 0) /* gates[:,t] += h[:,t-1] w_hh^T */
             GEMM(0, 1, B, G, H, 1, h + (long)(t - 1) * H, T * H, w_hh, H, 1, gates + (long)t * G, T * G);
-        for (int b = 0; b < B; b++) {
-            real *g = gates + ((long)b * T + t) * G;
-            real *ct = c + ((long)b * T + t) * H, *ht = h + ((long)b * T + t) * H;
-            const real *cp = t > 0 ? ct - H : NULL;
-            FN(nn_sigmoid_n)(g, g, 2 * H);             /* i, f */
-            FN(nn_tanh_n)(g + 2 * H, g + 2 * H, H);    /* g */
-            FN(nn_sigmoid_n)(g + 3 * H, g + 3 * H, H); /* o */
-            const real *ig = g, *fg = g + H, *gg = g + 2 * H, *og = g + 3 * H;
-            if (cp)
-                for (int j = 0; j < H; j++) ct[j] = fg[j] * cp[j] + ig[j] * gg[j];
-            else
-                for (int j = 0; j < H; j++) ct[j] = 0 + ig[j] * gg[j];
-            FN(nn_tanh_n)(ht, ct, H);
-            for (int j = 0; j < H; j++) ht[j] = og[j] * ht[j];
-        }
-    }
-}
-
-/* One step of one sequence, units j < n of a block of H: from the activated
- * gates g (i, f, g, o at offsets 0, H, 2H, 3H), tanh(c_t), dh_t and c_{t-1}
- * (NULL at t = 0), the gates' pre-activation gradients dg and, in dc, the
- * cell gradient carried in (dc_{t+1} f_{t+1} path) and carried on. The
- * pointers never alias (restrict lets the loop vectorise). */
-static void FN(lstm_cell_backward)(real *restrict dg, real *restrict dc, const real *restrict g,
-                                   const real *restrict tc, const real *restrict dh, const real *restrict cp, int n,
-                                   int H)
-{
-    static const real zero[256];
-    if (!cp) cp = zero; /* c_{-1} = 0; a plain load keeps the loop free of branches (n <= 256) */
-    for (int j = 0; j < n; j++) {
-        real ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j];
-        real dct = dc[j] + dh[j] * og * (1 - tc[j] * tc[j]);
-        real cprev = cp[j];
-        dg[j] = dct * gg * ig * (1 - ig);              /* i */
-        dg[H + j] = dct * cprev * fg * (1 - fg);       /* f */
-        dg[2 * H + j] = dct * ig * (1 - gg * gg);      /* g */
-        dg[3 * H + j] = dh[j] * tc[j] * og * (1 - og); /* o */
-        dc[j] = dct * fg;
+        FN(lstm_step)(gates + (long)t * G, (long)T * G, c + (long)t * H, h + (long)t * H,
+                      t > 0 ? c + (long)(t - 1) * H : NULL, (long)T * H, B, H);
     }
 }
 
@@ -83,18 +88,8 @@ void FN(lstm_backward)(real *din,         /* (B,T,I) or NULL */
     const int G = 4 * H;
     memset(dc, 0, sizeof(real) * B * H);
     for (int t = T - 1; t >= 0; t--) {
-        for (int b = 0; b < B; b++) {
-            const real *g = gates + ((long)b * T + t) * G;
-            const real *ct = c + ((long)b * T + t) * H, *cp = t > 0 ? ct - H : NULL;
-            const real *dht = dh + ((long)b * T + t) * H;
-            real *dg = dgates + ((long)b * T + t) * G, *dcb = dc + (long)b * H;
-            for (int j0 = 0; j0 < H; j0 += 256) {
-                real tcs[256]; /* tanh(c_t), recomputed as the forward pass did, 256 units at a time */
-                int jn = H - j0 < 256 ? H - j0 : 256;
-                FN(nn_tanh_n)(tcs, ct + j0, jn);
-                FN(lstm_cell_backward)(dg + j0, dcb + j0, g + j0, tcs, dht + j0, cp ? cp + j0 : NULL, jn, H);
-            }
-        }
+        FN(lstm_step_backward)(dgates + (long)t * G, dc, gates + (long)t * G, (long)T * G, c + (long)t * H,
+                               t > 0 ? c + (long)(t - 1) * H : NULL, dh + (long)t * H, (long)T * H, B, H);
         if (t > 0) /* dh[:,t-1] += dgates[:,t] w_hh */
             GEMM(0, 0, B, H, G, 1, dgates + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);
     }

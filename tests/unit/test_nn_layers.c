@@ -15,6 +15,7 @@
 
 #include "nn/gemm.h"
 #include "nn/layers.h"
+#include "nn/simd.h"
 #include "rng.h"
 
 #define FD_STEP 1e-6
@@ -462,6 +463,65 @@ static void test_rnn(int gru)
 static void test_lstm(void) { test_rnn(0); }
 static void test_gru(void) { test_rnn(1); }
 
+/* The float LSTM and GRU (simd.c's step kernels, 16 units at a time)
+ * against the double build at H = 37 (full chunks and a tail), at every simd
+ * variant this CPU runs; the variants agree bit for bit. */
+static void test_rnn_wide(void)
+{
+    enum { B = 3, T = 6, I = 5, H = 37 };
+    for (int gru = 0; gru < 2; gru++) {
+        const int G = (gru ? 3 : 4) * H;
+        const long nin = B * T * I, nh = B * T * H, ng = (long)B * T * G;
+        double *in = rnd(nin, 1), *wih = rnd(G * I, 0.3), *whh = rnd(G * H, 0.3), *bih = rnd(G, 0.5), *bhh = rnd(G, 0.5);
+        double *h = zeros(nh), *c = zeros(nh), *g = zeros(ng), *hn = zeros(nh), *gh = zeros(B * G), *R = rnd(nh, 1);
+        double *din = zeros(nin), *dwih = zeros(G * I), *dwhh = zeros(G * H), *dbih = zeros(G), *dbhh = zeros(G);
+        double *dh = zeros(nh), *s1 = zeros(ng), *s2 = zeros(ng);
+        memcpy(dh, R, sizeof(double) * nh);
+        if (gru) {
+            gru_forward_d(h, g, hn, gh, in, wih, whh, bih, bhh, B, T, I, H);
+            gru_backward_d(din, dwih, dwhh, dbih, dbhh, dh, s1, s2, h, g, hn, in, wih, whh, B, T, I, H);
+        } else {
+            lstm_forward_d(h, c, g, in, wih, whh, bih, bhh, B, T, I, H);
+            lstm_backward_d(din, dwih, dwhh, dbih, dbhh, dh, s1, s2, h, c, g, in, wih, whh, B, T, I, H);
+        }
+        float *fin = tof(in, nin), *fwih = tof(wih, G * I), *fwhh = tof(whh, G * H), *fbih = tof(bih, G), *fbhh = tof(bhh, G);
+        float *ref[3] = {0};
+        for (int level = 0; level <= nn_simd_max(); level++) {
+            nn_simd_use(level);
+            float *fh = zerosf(nh), *fc = zerosf(nh), *fg = zerosf(ng), *fhn = zerosf(nh), *fgh = zerosf(B * G);
+            float *fdh = tof(R, nh), *fdin = zerosf(nin), *fdwih = zerosf(G * I), *fdwhh = zerosf(G * H);
+            float *fdbih = zerosf(G), *fdbhh = zerosf(G), *f1 = zerosf(ng), *f2 = zerosf(ng);
+            if (gru) {
+                gru_forward(fh, fg, fhn, fgh, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
+                gru_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fg, fhn, fin, fwih, fwhh, B, T, I, H);
+            } else {
+                lstm_forward(fh, fc, fg, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
+                lstm_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fc, fg, fin, fwih, fwhh, B, T, I, H);
+            }
+            same_f("wide rnn h", fh, h, nh);
+            same_f("wide rnn din", fdin, din, nin);
+            same_f("wide rnn dw_ih", fdwih, dwih, G * I);
+            same_f("wide rnn dw_hh", fdwhh, dwhh, G * H);
+            same_f("wide rnn db_ih", fdbih, dbih, G);
+            same_f("wide rnn db_hh", fdbhh, dbhh, G);
+            if (!level) {
+                ref[0] = fh, ref[1] = fdin, ref[2] = fdwhh;
+            } else {
+                CHECK(memcmp(ref[0], fh, sizeof(float) * nh) == 0);
+                CHECK(memcmp(ref[1], fdin, sizeof(float) * nin) == 0);
+                CHECK(memcmp(ref[2], fdwhh, sizeof(float) * G * H) == 0);
+                free(fh), free(fdin), free(fdwhh);
+            }
+            free(fc), free(fg), free(fhn), free(fgh), free(fdh), free(fdwih), free(fdbih), free(fdbhh), free(f1), free(f2);
+        }
+        nn_simd_use(nn_simd_max());
+        free(ref[0]), free(ref[1]), free(ref[2]);
+        free(in), free(wih), free(whh), free(bih), free(bhh), free(h), free(c), free(g), free(hn), free(gh), free(R);
+        free(din), free(dwih), free(dwhh), free(dbih), free(dbhh), free(dh), free(s1), free(s2);
+        free(fin), free(fwih), free(fwhh), free(fbih), free(fbhh);
+    }
+}
+
 /* ---- attention ---- */
 enum { AB = 2, AT = 5, AH = 8, ANH = 2 };
 static int a_causal;
@@ -576,6 +636,8 @@ int main(void)
     t_run("nn layers: layernorm gradients match finite differences", test_layernorm);
     t_run("nn layers: lstm (gate order i,f,g,o) gradients and first step by hand", test_lstm);
     t_run("nn layers: gru (reset gate on W_hn h + b_hn) gradients and first step by hand", test_gru);
+    t_run("nn layers: lstm and gru at H = 37, float at every simd variant against double; the variants agree bit for bit",
+          test_rnn_wide);
     t_run("nn layers: multi-head attention, plain and causal, gradients", test_mha);
     t_run("nn layers: attention of the last query equals the full layer's last row and gradients", test_mha_last);
     t_run("nn layers: sinusoidal encoding matches its formula", test_sinusoid);

@@ -4,13 +4,16 @@
  * within 2 ulp + 1e-38 absolute, tanh within 2.4e-7 absolute (twice
  * sigmoid's 2 ulp near 1); NaN passes through, the clamps give finite values,
  * and a value does not depend on its position in the array (the 4-wide body
- * and the padded tail agree). */
+ * and the padded tail agree). Every variant of simd.c this CPU runs
+ * (baseline, AVX2, AVX-512) is checked, and each must give the baseline's
+ * results bit for bit, also for the LSTM and GRU step kernels. */
 #include "t.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "nn/nn_real.h"
+#include "rng.h"
 
 static double ulp_of(double t)
 {
@@ -79,10 +82,92 @@ static void test_position_independent(void)
     }
 }
 
+/* ---- the variants agree bit for bit ---- */
+
+static int same_bits(const float *a, const float *b, long n) { return memcmp(a, b, sizeof(float) * n) == 0; }
+
+static float *fill(float *a, long n, double scale, rng_t *r)
+{
+    for (long i = 0; i < n; i++) a[i] = (float)(scale * (2 * rng_uniform(r) - 1));
+    return a;
+}
+
+/* Every kernel of simd.h at variant `level` on the same inputs as at the
+ * baseline: maps over lengths that leave every tail size, one LSTM and one
+ * GRU step forward and backward with H = 37 (two full 16-lane chunks and a
+ * tail) on strided rows, both at t = 0 (no previous step) and t > 0. */
+static void variant_matches_base(int level)
+{
+    enum { N = 203, R = 3, H = 37, LDG = 4 * H + 5, LD = H + 3 };
+    static float x[N], y0[N], y1[N];
+    static float g0[R * LDG], c0[R * LD], h0[R * LD], cp[R * LD], dh[R * LD], dc0[R * H], dg0[R * LDG];
+    static float g1[R * LDG], c1[R * LD], h1[R * LD], dc1[R * H], dg1[R * LDG], gin[R * LDG], dcin[R * H];
+    static float gh[R * 3 * H], bhh[3 * H], hn0[R * LD], hn1[R * LD], dx0[R * LDG], dx1[R * LDG];
+    static float dhh0[R * LDG], dhh1[R * LDG], dhp0[R * LD], dhp1[R * LD], dhpin[R * LD];
+    rng_t r;
+    rng_seed(&r, 7);
+    fill(x, N, 30, &r);
+    x[5] = NAN, x[6] = 200, x[7] = -200;
+    void (*maps[3])(float *, const float *, int) = {nn_exp_n, nn_sigmoid_n, nn_tanh_n};
+    for (int f = 0; f < 3; f++)
+        for (int n = N - 20; n <= N; n++) {
+            nn_simd_use(0), maps[f](y0, x, n);
+            nn_simd_use(level), maps[f](y1, x, n);
+            if (!same_bits(y0, y1, n)) t_fail(__FILE__, __LINE__, "map %d, n %d: level %d differs", f, n, level);
+        }
+    fill(gin, R * LDG, 3, &r), fill(cp, R * LD, 2, &r), fill(dh, R * LD, 1, &r), fill(dcin, R * H, 1, &r);
+    fill(gh, R * 3 * H, 2, &r), fill(bhh, 3 * H, 1, &r), fill(dhpin, R * LD, 1, &r);
+    for (int t0 = 0; t0 < 2; t0++) {
+        const float *prev = t0 ? NULL : cp;
+        for (int v = 0; v < 2; v++) {
+            nn_simd_use(v ? level : 0);
+            float *g = v ? g1 : g0, *c = v ? c1 : c0, *h = v ? h1 : h0, *dc = v ? dc1 : dc0, *dg = v ? dg1 : dg0;
+            memcpy(g, gin, sizeof gin), memcpy(dc, dcin, sizeof dcin), memset(dg, 0, sizeof dg0);
+            memset(c, 0, sizeof c0), memset(h, 0, sizeof h0);
+            nn_lstm_step_forward(g, LDG, c, h, prev, LD, R, H);
+            nn_lstm_step_backward(dg, dc, g, LDG, c, prev, dh, LD, R, H);
+        }
+        CHECK(same_bits(g0, g1, R * LDG) && same_bits(c0, c1, R * LD) && same_bits(h0, h1, R * LD));
+        CHECK(same_bits(dg0, dg1, R * LDG) && same_bits(dc0, dc1, R * H));
+        for (int v = 0; v < 2; v++) {
+            nn_simd_use(v ? level : 0);
+            float *g = v ? g1 : g0, *h = v ? h1 : h0, *hn = v ? hn1 : hn0, *dx = v ? dx1 : dx0;
+            float *dhh = v ? dhh1 : dhh0, *dhp = v ? dhp1 : dhp0;
+            memcpy(g, gin, sizeof gin), memcpy(dhp, dhpin, sizeof dhpin);
+            memset(h, 0, sizeof h0), memset(hn, 0, sizeof hn0), memset(dx, 0, sizeof dx0), memset(dhh, 0, sizeof dhh0);
+            nn_gru_step_forward(g, LDG, hn, h, prev, LD, gh, bhh, R, H);
+            nn_gru_step_backward(dx, dhh, prev ? dhp : NULL, dh, g, LDG, hn, prev, LD, R, H);
+        }
+        CHECK(same_bits(g0, g1, R * LDG) && same_bits(h0, h1, R * LD) && same_bits(hn0, hn1, R * LD));
+        CHECK(same_bits(dx0, dx1, R * LDG) && same_bits(dhh0, dhh1, R * LDG) && same_bits(dhp0, dhp1, R * LD));
+    }
+    nn_simd_use(nn_simd_max());
+}
+static void test_variants(void)
+{
+    for (int level = 1; level <= nn_simd_max(); level++) variant_matches_base(level);
+    /* the LSTM step by hand at t = 0, H = 1 (c = i g, h = o tanh c) */
+    float g[4] = {0.3f, -0.2f, 0.5f, 1.1f}, c, h;
+    nn_lstm_step_forward(g, 4, &c, &h, NULL, 1, 1, 1);
+    double i = 1 / (1 + exp(-0.3)), gg = tanh(0.5), o = 1 / (1 + exp(-1.1));
+    CHECK_NEAR(c, i * gg, 1e-6);
+    CHECK_NEAR(h, o * tanh(i * gg), 1e-6);
+}
+
 int main(void)
 {
-    t_run("nn math: float exp within 1.5 ulp of exp over [-87, 88]; NaN and clamps", test_exp);
-    t_run("nn math: sigmoid within 2 ulp, tanh within 2.4e-7 absolute over [-100, 100]", test_sigmoid_tanh);
-    t_run("nn math: a value does not depend on its position in the array", test_position_independent);
+    static const char *names[] = {"baseline", "AVX2", "AVX-512"};
+    char name[3][160];
+    for (int level = 0; level <= nn_simd_max(); level++) {
+        nn_simd_use(level);
+        snprintf(name[0], sizeof name[0], "nn math (%s): float exp within 1.5 ulp of exp over [-87, 88]; NaN and clamps", names[level]);
+        snprintf(name[1], sizeof name[1], "nn math (%s): sigmoid within 2 ulp, tanh within 2.4e-7 absolute over [-100, 100]", names[level]);
+        snprintf(name[2], sizeof name[2], "nn math (%s): a value does not depend on its position in the array", names[level]);
+        t_run(name[0], test_exp);
+        t_run(name[1], test_sigmoid_tanh);
+        t_run(name[2], test_position_independent);
+    }
+    nn_simd_use(nn_simd_max());
+    t_run("nn math: every simd variant gives the baseline's bits (maps, LSTM and GRU steps); an LSTM step by hand", test_variants);
     return t_done();
 }
