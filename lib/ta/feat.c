@@ -382,7 +382,7 @@ feat_engine *feat_clone(const feat_engine *src, feat_emit_fn emit, void *ctx)
     e->ctx = ctx;
     for (int i = 0; i < n; i++) {
         dst[i]->v = mine[i];
-        memcpy(mine[i], from[i]->v, (size_t)from[i]->cap * sizeof *mine[i]);
+        memcpy(mine[i], from[i]->v, 2 * (size_t)from[i]->cap * sizeof *mine[i]); /* both copies (ta.h) */
     }
     e->q = q;
     e->qf = qf;

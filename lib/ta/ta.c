@@ -15,7 +15,7 @@
 void ta_ring_init(ta_ring *r, int cap)
 {
     ASSERT(cap >= 1);
-    r->v = xcalloc((size_t)cap, sizeof *r->v);
+    r->v = xcalloc(2 * (size_t)cap, sizeof *r->v);
     r->cap = cap;
     r->len = r->pos = 0;
 }
@@ -28,31 +28,11 @@ void ta_ring_free(ta_ring *r)
 
 void ta_ring_clear(ta_ring *r) { r->len = r->pos = 0; }
 
-/* The newest n values as at most two contiguous runs, oldest first:
- * v[a0, a1) then v[0, b1). */
-static inline void ring_runs(const ta_ring *r, int n, int *a0, int *a1, int *b1)
+/* The newest n values, oldest first, in place (see ta_ring in ta.h). */
+static inline const double *ring_window(const ta_ring *r, int n)
 {
     ASSERT(n >= 1 && n <= r->len);
-    int start = r->pos - n;
-    if (start >= 0) {
-        *a0 = start, *a1 = r->pos, *b1 = 0;
-    } else {
-        *a0 = start + r->cap, *a1 = r->cap, *b1 = r->pos;
-    }
-}
-
-/* The newest n values in order, oldest first: in place when they are
- * contiguous, else copied into tmp (which holds TA_RING_TMP values). */
-#define TA_RING_TMP 256
-static const double *ring_window(const ta_ring *r, int n, double *tmp)
-{
-    int a0, a1, b1;
-    ring_runs(r, n, &a0, &a1, &b1);
-    if (b1 == 0) return r->v + a0;
-    ASSERT(n <= TA_RING_TMP);
-    memcpy(tmp, r->v + a0, (size_t)(a1 - a0) * sizeof *tmp);
-    memcpy(tmp + (a1 - a0), r->v, (size_t)b1 * sizeof *tmp);
-    return tmp;
+    return r->v + r->pos + r->cap - n;
 }
 
 /* Sums in four interleaved lanes (value k goes to lane k mod 4, k counted
@@ -85,11 +65,7 @@ static double lane_sqdev(const double *x, int n, double m)
     return (s0 + s1) + (s2 + s3);
 }
 
-double ta_ring_sum(const ta_ring *r, int n)
-{
-    double tmp[TA_RING_TMP];
-    return lane_sum(ring_window(r, n, tmp), n);
-}
+double ta_ring_sum(const ta_ring *r, int n) { return lane_sum(ring_window(r, n), n); }
 
 double ta_ring_mean(const ta_ring *r, int n) { return ta_ring_sum(r, n) / n; }
 
@@ -102,8 +78,7 @@ double ta_ring_var(const ta_ring *r, int n, int ddof)
 double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean)
 {
     ASSERT(n > ddof);
-    double tmp[TA_RING_TMP];
-    const double *x = ring_window(r, n, tmp);
+    const double *x = ring_window(r, n);
     double m = lane_sum(x, n) / n;
     *mean = m;
     return lane_sqdev(x, n, m) / (n - ddof);
@@ -111,25 +86,19 @@ double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean)
 
 double ta_ring_max(const ta_ring *r, int n)
 {
-    int a0, a1, b1;
-    ring_runs(r, n, &a0, &a1, &b1);
+    const double *x = ring_window(r, n);
     double m = -INFINITY;
-    for (int i = a0; i < a1; i++)
-        if (r->v[i] > m) m = r->v[i];
-    for (int i = 0; i < b1; i++)
-        if (r->v[i] > m) m = r->v[i];
+    for (int i = 0; i < n; i++)
+        if (x[i] > m) m = x[i];
     return m;
 }
 
 double ta_ring_min(const ta_ring *r, int n)
 {
-    int a0, a1, b1;
-    ring_runs(r, n, &a0, &a1, &b1);
+    const double *x = ring_window(r, n);
     double m = INFINITY;
-    for (int i = a0; i < a1; i++)
-        if (r->v[i] < m) m = r->v[i];
-    for (int i = 0; i < b1; i++)
-        if (r->v[i] < m) m = r->v[i];
+    for (int i = 0; i < n; i++)
+        if (x[i] < m) m = x[i];
     return m;
 }
 

@@ -34,10 +34,14 @@
 #define TA_EPSILON 1e-14
 #define TA_IS_ZERO(v) (-TA_EPSILON < (v) && (v) < TA_EPSILON)
 
-/* ---- ring buffer of the last `cap` values ---- */
+/* ---- ring buffer of the last `cap` values ----
+ * Each value is stored twice, at pos and pos + cap of a 2 cap array, so the
+ * newest n values are always one contiguous run, v[pos + cap - n, pos + cap),
+ * oldest first: window statistics read them in place, without a copy or a
+ * wrap-around test. */
 typedef struct {
-    double *v;
-    int cap, len, pos; /* pos: next slot written */
+    double *v;         /* (2 cap) */
+    int cap, len, pos; /* pos: next slot written, in [0, cap) */
 } ta_ring;
 
 void ta_ring_init(ta_ring *r, int cap);
@@ -45,18 +49,13 @@ void ta_ring_free(ta_ring *r);
 void ta_ring_clear(ta_ring *r);
 static inline void ta_ring_push(ta_ring *r, double x)
 {
-    r->v[r->pos] = x;
+    r->v[r->pos] = r->v[r->pos + r->cap] = x;
     r->pos = r->pos + 1 == r->cap ? 0 : r->pos + 1;
     if (r->len < r->cap) r->len++;
 }
 /* The value k bars ago (0 = newest); requires k < len. */
-static inline double ta_ring_ago(const ta_ring *r, int k)
-{
-    int i = r->pos - 1 - k;
-    if (i < 0) i += r->cap;
-    return r->v[i];
-}
-/* Statistics of the newest n values (n <= len, at most 256 for sum/var),
+static inline double ta_ring_ago(const ta_ring *r, int k) { return r->v[r->pos + r->cap - 1 - k]; }
+/* Statistics of the newest n values (n <= len),
  * summed in an order fixed by their positions counted from the oldest (four
  * interleaved lanes), so the result depends only on those values, never on
  * where the ring or the data started. */
