@@ -248,11 +248,26 @@ double csv_double_or(csv_reader *r, int col, double dflt)
     return csv_double(r, col);
 }
 
+/* A plain integer of at most 18 digits, optional '-' ("1381093200"): its
+ * value without strtoll's locale and errno work; 0 for anything else. */
+static int plain_int(const char *s, int64_t *out)
+{
+    int neg = *s == '-';
+    s += neg;
+    uint64_t v = 0;
+    int n = 0;
+    while (n < 19 && (unsigned)(s[n] - '0') < 10) v = v * 10 + (uint64_t)(s[n++] - '0');
+    if (n == 0 || n > 18 || s[n]) return 0;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 1;
+}
+
 int64_t csv_int(csv_reader *r, int col)
 {
     const char *s = csv_field(r, col);
-    if (!*s) csv_die(r, col, "empty field, expected an integer");
     int64_t x;
+    if (plain_int(s, &x)) return x;
+    if (!*s) csv_die(r, col, "empty field, expected an integer");
     if (parse_int64(s, &x) != 0) csv_die(r, col, "not an integer: \"%s\"", s);
     return x;
 }

@@ -225,9 +225,11 @@ struct feat_engine {
     ta_hilo don;
     /* the current bar's values */
     double v[F_COUNT];
-    int64_t last_sod;
+    /* sin and cos of the time of day, remembered per minute of the day
+     * (bars repeat the same few times of day) */
+    struct { int64_t sod; double s, c; } hour[1440];
     int last_dow;
-    double hour_sin, hour_cos, dow_sin, dow_cos;
+    double dow_sin, dow_cos;
     int def[F_COUNT];
     /* segment */
     long segbar;          /* bars seen in the segment */
@@ -280,7 +282,7 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
     e->o = *o;
     e->emit = emit;
     e->ctx = ctx;
-    e->last_sod = -1;
+    for (int i = 0; i < 1440; i++) e->hour[i].sod = -1;
     e->last_dow = -1;
     for (int i = 0; i < o->nsel; i++) e->need[o->sel[i]] = 1;
     /* Labels that scale with volatility need rv_24 on the row. */
@@ -416,7 +418,7 @@ static void compute(feat_engine *e, const feat_bar *b)
             def[F_RET_1 + i] = 1;
         }
     if (have_prev) {
-        double r1 = log(c / pc);
+        double r1 = v[F_RET_1]; /* log(c / pc), computed just above */
         def[F_RV_12] = ta_stddev_update(&e->rv12, r1, &v[F_RV_12]);
         def[F_RV_24] = ta_stddev_update(&e->rv24, r1, &v[F_RV_24]);
         def[F_RV_72] = ta_stddev_update(&e->rv72, r1, &v[F_RV_72]);
@@ -466,18 +468,20 @@ static void compute(feat_engine *e, const feat_bar *b)
     int64_t sod = ((b->time % 86400) + 86400) % 86400;
     int64_t day = (b->time - sod) / 86400;
     int dow = (int)(((day + 3) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; Monday = 0 */
-    /* The same time of day and weekday recur every bar period: keep the last
-     * ones rather than calling sin and cos again (same values either way). */
-    if (sod != e->last_sod) {
+    /* The same times of day and weekday recur every bar period: keep their
+     * sin and cos rather than calling them again (same values either way):
+     * the weekday's while it lasts, the time of day's per minute of the day. */
+    int minute = (int)(sod / 60);
+    if (e->hour[minute].sod != sod) {
         double ah = 2 * M_PI * (double)sod / 86400;
-        e->hour_sin = sin(ah), e->hour_cos = cos(ah), e->last_sod = sod;
+        e->hour[minute].s = sin(ah), e->hour[minute].c = cos(ah), e->hour[minute].sod = sod;
     }
     if (dow != e->last_dow) {
         double ad = 2 * M_PI * dow / 7;
         e->dow_sin = sin(ad), e->dow_cos = cos(ad), e->last_dow = dow;
     }
-    v[F_HOUR_SIN] = e->hour_sin;
-    v[F_HOUR_COS] = e->hour_cos;
+    v[F_HOUR_SIN] = e->hour[minute].s;
+    v[F_HOUR_COS] = e->hour[minute].c;
     v[F_DOW_SIN] = e->dow_sin;
     v[F_DOW_COS] = e->dow_cos;
     def[F_HOUR_SIN] = def[F_HOUR_COS] = def[F_DOW_SIN] = def[F_DOW_COS] = 1;
@@ -609,33 +613,27 @@ void feat_cols_init(feat_cols *c, csv_reader *r)
     c->prev = INT64_MIN;
 }
 
-/* A plain decimal ("417.253", "-0.5", "12") with at most 15 significant
- * digits and 22 decimals, converted exactly as strtod does: the digits and
- * the power of ten are both exact doubles, so one division rounds correctly
- * (Clinger's fast path). Anything else (exponents, long mantissas, junk,
- * empty) returns 0 and is left to csv_double(), which also reports errors. */
+/* A plain decimal ("417.253", "-0.5", "12") whose digits, read as one
+ * integer m, are at most 2^53, with at most 22 decimals, converted exactly as
+ * strtod does: m and the power of ten are both exact doubles, so one division
+ * rounds correctly (Clinger's fast path). Anything else (exponents, long
+ * mantissas, a '+', junk, empty) returns 0 and is left to csv_double(), which
+ * also reports errors. */
 static int fast_decimal(const char *s, double *out)
 {
     static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     int neg = *s == '-';
-    s += neg;
-    uint64_t m = 0;
-    int digits = 0, frac = -1, any = 0;
-    for (;; s++) {
-        if (*s >= '0' && *s <= '9') {
-            any = 1;
-            if (m || *s != '0') digits++;
-            m = m * 10 + (uint64_t)(*s - '0');
-            if (frac >= 0) frac++;
-            if (digits > 15 || frac > 22) return 0;
-        } else if (*s == '.' && frac < 0) {
-            frac = 0;
-        } else {
-            break;
-        }
+    const char *p = s + neg, *d = p;
+    uint64_t m = 0; /* wraps past 19 digits; such text is refused below */
+    while ((unsigned)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
+    int nint = (int)(p - d), frac = 0;
+    if (*p == '.') {
+        const char *f = ++p;
+        while ((unsigned)(*p - '0') < 10) m = m * 10 + (uint64_t)(*p++ - '0');
+        frac = (int)(p - f);
     }
-    if (*s || !any) return 0;
+    if (*p || nint + frac == 0 || nint + frac > 19 || frac > 22 || m > (1ULL << 53)) return 0;
     double x = (double)m;
     if (frac > 0) x /= p10[frac];
     *out = neg ? -x : x;

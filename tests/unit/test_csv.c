@@ -486,6 +486,56 @@ static void test_row_of_passthrough(void)
     free(path);
 }
 
+/* csv_int's digit loop and strtoll agree on every plain integer, and what
+ * the loop does not take (a '+', 19 digits, overflow, junk) goes to the
+ * strict parser with its errors. */
+static void test_int_fast_path(void)
+{
+    static const char *ok[] = {"1381093200", "0", "-0", "007", "-5", "123456789012345678", "-123456789012345678",
+                               "1234567890123456789", "9223372036854775807", "-9223372036854775808", "+5"};
+    char text[1024];
+    size_t len = (size_t)snprintf(text, sizeof text, "t\n");
+    int n = (int)(sizeof ok / sizeof *ok);
+    for (int i = 0; i < n; i++) len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", ok[i]);
+    char *path = t_tmpfile(text);
+    csv_reader *r = csv_open(path);
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ_INT(csv_next(r), 1);
+        CHECK_EQ_INT(csv_int(r, 0), strtoll(ok[i], NULL, 10));
+    }
+    csv_close(r);
+    unlink(path);
+    free(path);
+    /* many random values of every length */
+    len = (size_t)snprintf(text, sizeof text, "t\n");
+    char *big = malloc(200000);
+    size_t blen = (size_t)snprintf(big, 200000, "t\n");
+    long long want[5000];
+    unsigned long long u = 88172645463325252ULL;
+    for (int i = 0; i < 5000; i++) {
+        u ^= u << 13, u ^= u >> 7, u ^= u << 17;
+        long long v = (long long)(u >> (u % 63));
+        if (u & 1) v = -v;
+        want[i] = v;
+        blen += (size_t)snprintf(big + blen, 200000 - blen, "%lld\n", v);
+    }
+    path = t_tmpfile(big);
+    r = csv_open(path);
+    for (int i = 0; i < 5000; i++) {
+        CHECK_EQ_INT(csv_next(r), 1);
+        CHECK_EQ_INT(csv_int(r, 0), want[i]);
+    }
+    csv_close(r);
+    unlink(path);
+    free(path);
+    free(big);
+    want_error(read_int_time, NULL, "time\n9223372036854775808\n", 65,
+               "kml-test: <stdin>:2: column 'time': not an integer: \"9223372036854775808\"\n");
+    want_error(read_int_time, NULL, "time\n12a\n", 65, "kml-test: <stdin>:2: column 'time': not an integer: \"12a\"\n");
+    want_error(read_int_time, NULL, "time\n-\n", 65, "kml-test: <stdin>:2: column 'time': not an integer: \"-\"\n");
+    want_error(read_int_time, NULL, "time\n1.0\n", 65, "kml-test: <stdin>:2: column 'time': not an integer: \"1.0\"\n");
+}
+
 int main(void)
 {
     set_progname("kml-test");
@@ -497,6 +547,7 @@ int main(void)
     t_run("empty required field and bad integers (65)", test_empty_required_field);
     t_run("csv_double_or", test_double_or);
     t_run("non-increasing time (65)", test_time_increasing);
+    t_run("integers: the digit loop agrees with strtoll; the rest goes to the strict parser", test_int_fast_path);
     t_run("CRLF and UTF-8 BOM accepted", test_crlf_and_bom);
     t_run("last line without newline", test_no_final_newline);
     t_run("quoted fields with commas, quotes, newlines; line of a record", test_quoted_fields);

@@ -329,6 +329,70 @@ static void reading_parses_numbers_as_strtod_does(void)
     free(b);
     unlink(path);
     free(path);
+
+    /* Random plain decimals of 1 to 22 digits with the point anywhere (the
+     * fast path takes those whose digits are at most 2^53, the rest go to
+     * strtod), leading zeros, and a volume of -0: bit for bit strtod's. */
+    enum { R = 20000 };
+    char (*s)[32] = malloc(R * sizeof *s);
+    char *big = malloc(R * 200);
+    size_t blen = (size_t)snprintf(big, (size_t)R * 200, "time,open,high,low,close,vwap,volume\n");
+    unsigned long long u = 0x2545F4914F6CDD1DULL;
+    for (int i = 0; i < R; i++) {
+        u ^= u << 13, u ^= u >> 7, u ^= u << 17;
+        int nd = 1 + (int)(u % 22), point = (int)((u >> 8) % (unsigned)(nd + 1)), k = 0;
+        unsigned long long w = u;
+        for (int j = 0; j < nd; j++) {
+            if (j == point && j > 0) s[i][k++] = '.';
+            if (j % 16 == 0) w = w * 6364136223846793005ULL + 1442695040888963407ULL;
+            s[i][k++] = (char)('0' + (w >> (4 * (j % 16))) % 10);
+        }
+        s[i][k] = 0;
+        if (strtod(s[i], NULL) == 0) s[i][k - 1] = '7'; /* prices must be positive */
+        blen += (size_t)snprintf(big + blen, (size_t)R * 200 - blen, "%d,%s,%s,%s,%s,,%s\n", 60 * (i + 1), s[i],
+                                 s[i], s[i], s[i], i % 100 ? s[i] : "-0");
+    }
+    path = t_tmpfile(big);
+    b = feat_read_all(path, &got);
+    CHECK_EQ_INT(got, R);
+    long bad = 0;
+    for (int i = 0; i < R && i < got; i++) {
+        double want = strtod(s[i], NULL), vol = i % 100 ? want : -0.0;
+        if ((memcmp(&b[i].close, &want, sizeof want) || memcmp(&b[i].volume, &vol, sizeof vol)) && bad++ < 5)
+            t_fail(__FILE__, __LINE__, "\"%s\" read as %.17g, strtod gives %.17g", s[i], b[i].close, want);
+    }
+    free(b);
+    unlink(path);
+    free(path);
+    free(big);
+    free(s);
+}
+
+/* The engine remembers sin and cos per minute of the day: bars 37 s apart
+ * (several in a minute, every second of the day reached over the run) and
+ * hourly bars must give exactly sin/cos(2 pi s / 86400) and the weekday's. */
+static void time_features_are_exact_for_any_second(void)
+{
+    static feat_bar b[4000];
+    static rows out;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t step = pass ? 3600 : 37, t0 = 1700000000 + 13;
+        for (int i = 0; i < 4000; i++) b[i] = (feat_bar){t0 + step * i, 1, 1, 1, 1, NAN, 1};
+        feat_opts o;
+        feat_opts_default(&o);
+        choose(&o, "hour_sin,hour_cos,dow_sin,dow_cos");
+        run(b, 4000, &o, &out);
+        CHECK_EQ_INT(out.n, 4000);
+        long bad = 0;
+        for (long i = 0; i < out.n; i++) {
+            int64_t sod = out.time[i] % 86400, dow = (out.time[i] / 86400 + 3) % 7;
+            double ah = 2 * M_PI * (double)sod / 86400, ad = 2 * M_PI * (double)dow / 7;
+            if ((out.f[i][0] != sin(ah) || out.f[i][1] != cos(ah) || out.f[i][2] != sin(ad) || out.f[i][3] != cos(ad)) &&
+                bad++ < 3)
+                t_fail(__FILE__, __LINE__, "time %lld: %.17g %.17g %.17g %.17g", (long long)out.time[i], out.f[i][0],
+                       out.f[i][1], out.f[i][2], out.f[i][3]);
+        }
+    }
 }
 
 static void a_clone_continues_exactly_like_the_original(void)
@@ -433,6 +497,7 @@ int main(void)
     t_run("the look-ahead check passes on a walk and fails when nothing is written", the_lookahead_check_passes_and_reports);
     t_run("a clone continues exactly like the original, with its own memory", a_clone_continues_exactly_like_the_original);
     t_run("candles are read to the same doubles as strtod gives", reading_parses_numbers_as_strtod_does);
+    t_run("time of day and weekday features are exact for any second", time_features_are_exact_for_any_second);
     t_run("barrier distances, feature table", parsers);
     return t_done();
 }
