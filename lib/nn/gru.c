@@ -1,7 +1,8 @@
 /* gru.c: one GRU layer, PyTorch's formulation (see layers_decl.h): gate order
  * r, z, n, and the reset gate multiplies (W_hn h + b_hn), not h.
  * B batch, T steps, I input width, H hidden. As in lstm.c, the input
- * projection of all steps is one matrix product before the recurrence. */
+ * projection of all steps is one matrix product before the recurrence, and
+ * the recurrent products read w_hh transposed once (wt) when B > 1. */
 #include "nn/nn_real.h"
 #include "nn/layers.h"
 
@@ -57,6 +58,7 @@ void FN(gru_forward)(real *h,          /* (B,T,H) */
                      real *gates,      /* (B,T,3H) r, z, n after their activations */
                      real *hn,         /* (B,T,H) W_hn h_{t-1} + b_hn */
                      real *gh,         /* (B,3H) scratch */
+                     real *wt,         /* (H,3H) scratch: w_hh transposed */
                      const real *in,   /* (B,T,I) */
                      const real *w_ih, /* (3H,I) */
                      const real *w_hh, /* (3H,H) */
@@ -66,8 +68,11 @@ void FN(gru_forward)(real *h,          /* (B,T,H) */
 {
     const int G = 3 * H;
     FN(linear_forward)(gates, in, w_ih, b_ih, B * T, I, G); /* x w_ih^T + b_ih, all steps */
+    if (B > 1) FN(transpose)(wt, w_hh, G, H);
     for (int t = 0; t < T; t++) {
-        if (t > 0) /* gh = h[:,t-1] w_hh^T */
+        if (t > 0 && B > 1) /* gh = h[:,t-1] w_hh^T */
+            GEMM(0, 0, B, G, H, 1, h + (long)(t - 1) * H, T * H, wt, G, 0, gh, G);
+        else if (t > 0)
             GEMM(0, 1, B, G, H, 1, h + (long)(t - 1) * H, T * H, w_hh, H, 0, gh, G);
         else
             memset(gh, 0, sizeof(real) * B * G);

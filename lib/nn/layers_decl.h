@@ -15,6 +15,9 @@ void NN_FN(linear_forward)(NN_R *out, const NN_R *in, const NN_R *w, const NN_R 
 void NN_FN(linear_backward)(NN_R *din, NN_R *dw, NN_R *db, const NN_R *dout, const NN_R *in, const NN_R *w,
                             int N, int I, int O);
 
+/* Transpose: out (C,R) = in (R,C)^T. */
+void NN_FN(transpose)(NN_R *out, const NN_R *in, int R, int C);
+
 /* ReLU; out may alias in. Backward reads the output: din += dout * (out > 0). */
 void NN_FN(relu_forward)(NN_R *out, const NN_R *in, long n);
 void NN_FN(relu_backward)(NN_R *din, const NN_R *dout, const NN_R *out, long n);
@@ -83,11 +86,11 @@ void NN_FN(layernorm_backward)(NN_R *din, NN_R *dw, NN_R *db, const NN_R *dout, 
  *   [i f g o] = x_t w_ih^T + b_ih + h_{t-1} w_hh^T + b_hh
  *   i, f, o = sigmoid, g = tanh;  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t).
  * in (B,T,I) -> h (B,T,H); c (B,T,H) and gates (B,T,4H) (activated) kept.
- * w_ih (4H,I), w_hh (4H,H), b_ih, b_hh (4H).
+ * w_ih (4H,I), w_hh (4H,H), b_ih, b_hh (4H); wt (H,4H) scratch.
  * Backward: dh (B,T,H) is the gradient of h and is CONSUMED (the recurrent
  * gradient is added into it, then it is scratch: it ends holding h shifted
  * one step); dgates (B,T,4H) and dc (B,H) are scratch. */
-void NN_FN(lstm_forward)(NN_R *h, NN_R *c, NN_R *gates, const NN_R *in, const NN_R *w_ih, const NN_R *w_hh,
+void NN_FN(lstm_forward)(NN_R *h, NN_R *c, NN_R *gates, NN_R *wt, const NN_R *in, const NN_R *w_ih, const NN_R *w_hh,
                          const NN_R *b_ih, const NN_R *b_hh, int B, int T, int I, int H);
 void NN_FN(lstm_backward)(NN_R *din, NN_R *dw_ih, NN_R *dw_hh, NN_R *db_ih, NN_R *db_hh, NN_R *dh, NN_R *dgates,
                           NN_R *dc, const NN_R *h, const NN_R *c, const NN_R *gates, const NN_R *in,
@@ -98,9 +101,9 @@ void NN_FN(lstm_backward)(NN_R *din, NN_R *dw_ih, NN_R *dw_hh, NN_R *db_ih, NN_R
  *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) n + z h
  * in (B,T,I) -> h (B,T,H); gates (B,T,3H) (r, z, n activated) and hn (B,T,H)
  * (= W_hn h_{t-1} + b_hn) kept. w_ih (3H,I), w_hh (3H,H), b_ih, b_hh (3H).
- * gh (B,3H) is scratch. Backward: dh consumed as for the LSTM; dgx, dgh
+ * gh (B,3H) and wt (H,3H) are scratch. Backward: dh consumed as for the LSTM; dgx, dgh
  * (B,T,3H) scratch. */
-void NN_FN(gru_forward)(NN_R *h, NN_R *gates, NN_R *hn, NN_R *gh, const NN_R *in, const NN_R *w_ih,
+void NN_FN(gru_forward)(NN_R *h, NN_R *gates, NN_R *hn, NN_R *gh, NN_R *wt, const NN_R *in, const NN_R *w_ih,
                         const NN_R *w_hh, const NN_R *b_ih, const NN_R *b_hh, int B, int T, int I, int H);
 void NN_FN(gru_backward)(NN_R *din, NN_R *dw_ih, NN_R *dw_hh, NN_R *db_ih, NN_R *db_hh, NN_R *dh, NN_R *dgx,
                          NN_R *dgh, const NN_R *h, const NN_R *gates, const NN_R *hn, const NN_R *in,

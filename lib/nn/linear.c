@@ -35,3 +35,11 @@ void FN(linear_backward)(real *din,       /* (N,I) or NULL */
         for (int n = 0; n < N; n++)
             for (int o = 0; o < O; o++) db[o] += dout[(long)n * O + o];
 }
+
+void FN(transpose)(real *out,     /* (C,R) */
+                   const real *in, /* (R,C) */
+                   int R, int C)
+{
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) out[(long)c * R + r] = in[(long)r * C + c];
+}

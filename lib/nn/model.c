@@ -350,6 +350,7 @@ static void layout(nn_model *m, int B, arena *A, arena *Z, arena *S)
                 L->dhd = drop ? take(Z, BT * H) : NULL;
             }
             tr->gh = take(S, B * G), tr->dg1 = take(S, BT * G), tr->dg2 = take(S, BT * G), tr->dc = take(S, BH);
+            tr->wt = take(S, H * G);
         } else if (tr->kind == TR_TCN) {
             for (int i = 0; i < tr->L; i++) {
                 nn_tblock *b = &tr->tb[i];
@@ -428,10 +429,11 @@ static void rnn_forward(nn_model *m, nn_trunk *tr, const float *x, int B, int tr
     for (int l = 0; l < tr->L; l++) {
         nn_rnn_layer *L = &tr->rl[l];
         if (tr->gru)
-            gru_forward(L->h, L->g, L->hn, tr->gh, in, P(m, L->w_ih), P(m, L->w_hh), P(m, L->b_ih), P(m, L->b_hh),
-                        B, T, I, H);
+            gru_forward(L->h, L->g, L->hn, tr->gh, tr->wt, in, P(m, L->w_ih), P(m, L->w_hh), P(m, L->b_ih),
+                        P(m, L->b_hh), B, T, I, H);
         else
-            lstm_forward(L->h, L->c, L->g, in, P(m, L->w_ih), P(m, L->w_hh), P(m, L->b_ih), P(m, L->b_hh), B, T, I, H);
+            lstm_forward(L->h, L->c, L->g, tr->wt, in, P(m, L->w_ih), P(m, L->w_hh), P(m, L->b_ih), P(m, L->b_hh),
+                         B, T, I, H);
         in = L->h, I = H;
         if (train && L->mask) {
             dropout_forward(L->hd, L->mask, L->h, (long)B * T * H, c->dropout, rng);

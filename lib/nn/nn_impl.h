@@ -75,6 +75,7 @@ typedef struct {
     float *x0, *dx0;
     float *feat, *dfeat; /* (B,H) the branch's output */
     float *gh, *dg1, *dg2, *dc, *dcol, *datt; /* scratch */
+    float *wt;            /* scratch (H,G): the RNN's w_hh transposed */
 } nn_trunk;
 
 struct nn_model {

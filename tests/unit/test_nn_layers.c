@@ -394,8 +394,9 @@ static int r_gru;
 static double *rn_in, *rn_wih, *rn_whh, *rn_bih, *rn_bhh, *rn_h, *rn_c, *rn_g, *rn_hn, *rn_gh, *rn_R;
 static double rnn_loss(void)
 {
-    if (r_gru) gru_forward_d(rn_h, rn_g, rn_hn, rn_gh, rn_in, rn_wih, rn_whh, rn_bih, rn_bhh, RB, RT, RI, RH);
-    else lstm_forward_d(rn_h, rn_c, rn_g, rn_in, rn_wih, rn_whh, rn_bih, rn_bhh, RB, RT, RI, RH);
+    static double wt[4 * RH * RH];
+    if (r_gru) gru_forward_d(rn_h, rn_g, rn_hn, rn_gh, wt, rn_in, rn_wih, rn_whh, rn_bih, rn_bhh, RB, RT, RI, RH);
+    else lstm_forward_d(rn_h, rn_c, rn_g, wt, rn_in, rn_wih, rn_whh, rn_bih, rn_bhh, RB, RT, RI, RH);
     return dot(rn_h, rn_R, RB * RT * RH);
 }
 static void test_rnn(int gru)
@@ -422,12 +423,12 @@ static void test_rnn(int gru)
     float *fin = tof(rn_in, nin), *fwih = tof(rn_wih, G * RI), *fwhh = tof(rn_whh, G * RH), *fbih = tof(rn_bih, G), *fbhh = tof(rn_bhh, G);
     float *fh = zerosf(nh), *fc = zerosf(nh), *fg = zerosf(ng), *fhn = zerosf(nh), *fgh = zerosf(RB * G), *fdh = tof(rn_R, nh);
     float *fdin = zerosf(nin), *fdwih = zerosf(G * RI), *fdwhh = zerosf(G * RH), *fdbih = zerosf(G), *fdbhh = zerosf(G);
-    float *f1 = zerosf(ng), *f2 = zerosf(ng);
+    float *f1 = zerosf(ng), *f2 = zerosf(ng), fwt[4 * RH * RH];
     if (gru) {
-        gru_forward(fh, fg, fhn, fgh, fin, fwih, fwhh, fbih, fbhh, RB, RT, RI, RH);
+        gru_forward(fh, fg, fhn, fgh, fwt, fin, fwih, fwhh, fbih, fbhh, RB, RT, RI, RH);
         gru_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fg, fhn, fin, fwih, fwhh, RB, RT, RI, RH);
     } else {
-        lstm_forward(fh, fc, fg, fin, fwih, fwhh, fbih, fbhh, RB, RT, RI, RH);
+        lstm_forward(fh, fc, fg, fwt, fin, fwih, fwhh, fbih, fbhh, RB, RT, RI, RH);
         lstm_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fc, fg, fin, fwih, fwhh, RB, RT, RI, RH);
     }
     same_f("rnn h", fh, rn_h, nh);
@@ -475,13 +476,13 @@ static void test_rnn_wide(void)
         double *in = rnd(nin, 1), *wih = rnd(G * I, 0.3), *whh = rnd(G * H, 0.3), *bih = rnd(G, 0.5), *bhh = rnd(G, 0.5);
         double *h = zeros(nh), *c = zeros(nh), *g = zeros(ng), *hn = zeros(nh), *gh = zeros(B * G), *R = rnd(nh, 1);
         double *din = zeros(nin), *dwih = zeros(G * I), *dwhh = zeros(G * H), *dbih = zeros(G), *dbhh = zeros(G);
-        double *dh = zeros(nh), *s1 = zeros(ng), *s2 = zeros(ng);
+        double *dh = zeros(nh), *s1 = zeros(ng), *s2 = zeros(ng), wt[4 * H * H];
         memcpy(dh, R, sizeof(double) * nh);
         if (gru) {
-            gru_forward_d(h, g, hn, gh, in, wih, whh, bih, bhh, B, T, I, H);
+            gru_forward_d(h, g, hn, gh, wt, in, wih, whh, bih, bhh, B, T, I, H);
             gru_backward_d(din, dwih, dwhh, dbih, dbhh, dh, s1, s2, h, g, hn, in, wih, whh, B, T, I, H);
         } else {
-            lstm_forward_d(h, c, g, in, wih, whh, bih, bhh, B, T, I, H);
+            lstm_forward_d(h, c, g, wt, in, wih, whh, bih, bhh, B, T, I, H);
             lstm_backward_d(din, dwih, dwhh, dbih, dbhh, dh, s1, s2, h, c, g, in, wih, whh, B, T, I, H);
         }
         float *fin = tof(in, nin), *fwih = tof(wih, G * I), *fwhh = tof(whh, G * H), *fbih = tof(bih, G), *fbhh = tof(bhh, G);
@@ -490,12 +491,12 @@ static void test_rnn_wide(void)
             nn_simd_use(level);
             float *fh = zerosf(nh), *fc = zerosf(nh), *fg = zerosf(ng), *fhn = zerosf(nh), *fgh = zerosf(B * G);
             float *fdh = tof(R, nh), *fdin = zerosf(nin), *fdwih = zerosf(G * I), *fdwhh = zerosf(G * H);
-            float *fdbih = zerosf(G), *fdbhh = zerosf(G), *f1 = zerosf(ng), *f2 = zerosf(ng);
+            float *fdbih = zerosf(G), *fdbhh = zerosf(G), *f1 = zerosf(ng), *f2 = zerosf(ng), fwt[4 * H * H];
             if (gru) {
-                gru_forward(fh, fg, fhn, fgh, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
+                gru_forward(fh, fg, fhn, fgh, fwt, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
                 gru_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fg, fhn, fin, fwih, fwhh, B, T, I, H);
             } else {
-                lstm_forward(fh, fc, fg, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
+                lstm_forward(fh, fc, fg, fwt, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
                 lstm_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fc, fg, fin, fwih, fwhh, B, T, I, H);
             }
             same_f("wide rnn h", fh, h, nh);
