@@ -3,7 +3,7 @@
  * Why it is exact: a finite double is x = m 2^e with an integer m < 2^53. For
  * 1e-16 <= |x| < 1e17 there is a k in [0, 32] with T = x 10^k in [1e16, 1e17).
  * Writing 10^k = 5^k 2^k, T = (m 5^k) 2^-f with f = -(e + k), and
- * N = m 5^k < 2^53 5^32 < 2^128 is an exact 128-bit integer. Half the gap
+ * m5 = m 5^k < 2^53 5^32 < 2^128 is an exact 128-bit integer. Half the gap
  * from x to its upper neighbour, scaled the same way, is h = 5^k 2^(-f-1);
  * the gap below is half as wide when m = 2^52 (x an exact power of two). A
  * decimal reads back as x when it lies strictly inside (T - h_below, T + h)
@@ -28,11 +28,16 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__) && !defined(TA_DTOA_PORTABLE)
+#define TA_DTOA_SSE2
+#include <emmintrin.h>
+#endif
+
 #include "util.h"
 
 typedef unsigned __int128 u128;
 
-static int slow(char *buf, double x)
+__attribute__((noinline)) static int slow(char *buf, double x)
 {
     fmt_double(buf, x);
     return (int)strlen(buf);
@@ -78,7 +83,7 @@ static u128 pow5(int k)
  * 17-digit integer of the decimal fmt_double() writes (the first of T rounded
  * to 15, 16, 17 digits that reads back) and returns its p, or 0 for an exact
  * tie. Q = T's integer part is in [10^16, 10^17). */
-static inline int decide(u128 T, uint64_t p5, int f, int pow2, uint64_t *D)
+__attribute__((always_inline)) static inline int decide(u128 T, uint64_t p5, int f, int pow2, uint64_t *D)
 {
     uint64_t Q = (uint64_t)(T >> 64), F = (uint64_t)T;
     u128 h = (u128)p5 << (63 - f);
@@ -91,8 +96,8 @@ static inline int decide(u128 T, uint64_t p5, int f, int pow2, uint64_t *D)
     uint64_t D15 = (Q + up + 49) / 100 * 100, D16 = (Q + up + 4) / 10 * 10, D17 = Q + (F >> 63);
     /* D17 is always inside: |D17 - T| <= 1/2 and h_below >= T / 2^54 > 0.55. */
     int in15 = D15 - A <= B - A, in16 = D16 - A <= B - A;
-    /* The end points are never decimals: 2^(f+2) (T -+ h) = 4N -+ 2 5^k (or
-     * 4N - 5^k below a power of two) is 2 times an odd number or odd, so
+    /* The end points are never decimals: 2^(f+2) (T -+ h) = 4 m5 -+ 2 5^k (or
+     * 4 m5 - 5^k below a power of two) is 2 times an odd number or odd, so
      * with f >= 0 the end points have a fraction and strtod's ties cannot
      * occur. printf's exact ties need T's fraction to be 0 (at 16 digits) or
      * exactly 1/2 (at 17); one at 15 digits is 50 units from T, beyond any
@@ -108,19 +113,19 @@ static inline int decide(u128 T, uint64_t p5, int f, int pow2, uint64_t *D)
 }
 
 /* decide() for the other cases, in units of 2^-f (f <= 0: units of 1, the
- * fraction 0): N = T 2^f, p5 = 5^k. */
-static int decide_wide(u128 N, int f, u128 p5, int pow2, uint64_t *D)
+ * fraction 0): m5 = m 5^k = T 2^f, p5 = 5^k. */
+static int decide_wide(u128 m5, int f, u128 p5, int pow2, uint64_t *D)
 {
     uint64_t Q;
     u128 r, one, G; /* the fraction, 1 and twice the half gap, in units of 2^-f */
     if (f > 0) {
         one = (u128)1 << f;
-        Q = (uint64_t)(N >> f);
-        r = N & (one - 1);
+        Q = (uint64_t)(m5 >> f);
+        r = m5 & (one - 1);
         G = p5;
     } else {
         one = 1;
-        Q = (uint64_t)(N << -f);
+        Q = (uint64_t)(m5 << -f);
         r = 0;
         G = p5 << -f;
     }
@@ -148,6 +153,77 @@ static int decide_wide(u128 N, int f, u128 p5, int pow2, uint64_t *D)
     *D = Q + (uint64_t)up17; /* 17 digits always read back as x (DBL_DECIMAL_DIG) */
     return 17;
 }
+
+#ifdef TA_DTOA_SSE2
+
+/* The 16 digits of hi8 10^8 + lo8 (each < 10^8) as bytes 0..9, first digit in
+ * byte 0: the same divisions as digits8(), on both halves at once (SSE2):
+ * 10^4 = (v 3518437209) >> 45 exactly for v < 10^8 (3518437209 = 2^45 / 10^4
+ * rounded up; the excess v 0.12 / 2^45 < 10^-6 never reaches the next
+ * integer), then x / 100 and w / 10 on 16-bit lanes as in digits8(). */
+__attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint32_t lo8)
+{
+    __m128i v = _mm_set_epi64x((long long)lo8, (long long)hi8);
+    __m128i q = _mm_srli_epi64(_mm_mul_epu32(v, _mm_set1_epi64x(3518437209LL)), 45);
+    __m128i r = _mm_sub_epi64(v, _mm_mul_epu32(q, _mm_set1_epi64x(10000)));
+    __m128i x = _mm_or_si128(q, _mm_slli_epi64(r, 32)); /* four 4-digit groups in 32-bit lanes */
+    __m128i y = _mm_srli_epi16(_mm_mulhi_epu16(x, _mm_set1_epi32(5243)), 3);
+    __m128i z = _mm_sub_epi16(x, _mm_mullo_epi16(y, _mm_set1_epi32(100)));
+    __m128i w = _mm_or_si128(y, _mm_slli_epi32(z, 16)); /* eight 2-digit groups in 16-bit lanes */
+    __m128i t = _mm_mulhi_epu16(w, _mm_set1_epi16(103 << 6));
+    __m128i u = _mm_sub_epi16(w, _mm_mullo_epi16(t, _mm_set1_epi16(10)));
+    return _mm_or_si128(t, _mm_slli_epi16(u, 8)); /* sixteen digits in bytes */
+}
+
+/* put_g() with SSE2: the 16 digits after the first are made and stored as
+ * one vector; the point inside them is put in by blending the digits with
+ * themselves moved up one byte (the bytes before the point from the first,
+ * the rest from the second), so no variable shift or branch is needed. */
+__attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int p, int X)
+{
+    uint64_t hi = D / 100000000;
+    uint32_t lo = (uint32_t)(D - hi * 100000000), c = (uint32_t)(hi / 100000000);
+    __m128i d = digits16((uint32_t)(hi - (uint64_t)c * 100000000), lo);
+    __m128i a = _mm_add_epi8(d, _mm_set1_epi8('0'));
+    unsigned nz = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) & 0xFFFF;
+    int nd = nz ? 33 - __builtin_clz(nz) : 1; /* 17 less the trailing zeros (c > 0) */
+    char c0 = (char)('0' + c);
+    int n;
+    if (X < -4 || X >= p) {
+        b[0] = c0;
+        b[1] = '.';
+        _mm_storeu_si128((__m128i *)(b + 2), a);
+        n = nd > 1 ? nd + 1 : 1;
+        int e = X < 0 ? -X : X; /* < 100 in the range handled here */
+        b[n] = 'e';
+        b[n + 1] = X < 0 ? '-' : '+';
+        b[n + 2] = (char)('0' + e / 10);
+        b[n + 3] = (char)('0' + e % 10);
+        n += 4;
+    } else if (X >= 0) {
+        int j = X + 1; /* digits before the point, < 17 here */
+        /* byte i is digit i + 2 of D, at b[i + 1]: before the point (i < j - 1)
+         * it stays there, after it moves up one byte */
+        __m128i before = _mm_cmplt_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                        _mm_set1_epi8((char)(j - 1)));
+        __m128i m = _mm_or_si128(_mm_and_si128(before, a), _mm_andnot_si128(before, _mm_slli_si128(a, 1)));
+        b[0] = c0;
+        _mm_storeu_si128((__m128i *)(b + 1), m);
+        b[17] = (char)(_mm_extract_epi16(a, 7) >> 8); /* the 17th digit, moved out of the vector */
+        b[j] = '.';
+        n = nd > j ? nd + 1 : j;
+    } else {
+        memcpy(b, "0.000000", 8);
+        n = 1 - X; /* "0." and -X-1 zeros */
+        b[n] = c0;
+        _mm_storeu_si128((__m128i *)(b + n + 1), a);
+        n += nd;
+    }
+    b[n] = 0;
+    return n;
+}
+
+#else
 
 /* v < 10^8 as eight ASCII digits in a little-endian word (first digit in the
  * lowest byte). *dig gets the word before the '0's are added: its high zero
@@ -177,8 +253,9 @@ static inline void put16(char *b, uint64_t lo, uint64_t hi)
 /* Write D (17 digits, D in [10^16, 10^17)) with decimal exponent X the way
  * printf's %.pg does, after the sign: fixed notation when -4 <= X < p, else
  * d.ddde+XX; trailing zeros dropped. Writes up to 34 bytes (scratch past the
- * text included); returns the text's length. */
-static inline int put_g(char *b, uint64_t D, int p, int X)
+ * text included); returns the text's length. This is the portable version;
+ * the SSE2 one below makes the same text. */
+__attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int p, int X)
 {
     uint64_t hi = D / 100000000, lo8d, hi8d;
     uint32_t lo = (uint32_t)(D - hi * 100000000), c = (uint32_t)(hi / 100000000);
@@ -223,7 +300,10 @@ static inline int put_g(char *b, uint64_t D, int p, int X)
     return n;
 }
 
-int ta_fmt_double(char *buf, double x)
+#endif
+
+/* ta_fmt_double(), inlined into both exported functions. */
+__attribute__((always_inline)) static inline int fmt1(char *buf, double x)
 {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -265,10 +345,10 @@ int ta_fmt_double(char *buf, double x)
                 break;
             }
         } else {
-            u128 N = (u128)m * pow5(k);
-            Q = f > 0 ? (uint64_t)(N >> f) : (uint64_t)(N << -f);
+            u128 m5 = (u128)m * pow5(k);
+            Q = f > 0 ? (uint64_t)(m5 >> f) : (uint64_t)(m5 << -f);
             if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
-                p = decide_wide(N, f, pow5(k), pow2, &D);
+                p = decide_wide(m5, f, pow5(k), pow2, &D);
                 break;
             }
         }
@@ -281,4 +361,15 @@ int ta_fmt_double(char *buf, double x)
         X++;
     }
     return (int)(b - buf) + put_g(b, D, p, X);
+}
+
+int ta_fmt_double(char *buf, double x) { return fmt1(buf, x); }
+
+char *ta_fmt_doubles(char *p, const double *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        *p++ = ',';
+        p += fmt1(p, x[i]);
+    }
+    return p;
 }

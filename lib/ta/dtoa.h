@@ -14,5 +14,9 @@
 #define KML_TA_DTOA_H
 
 int ta_fmt_double(char *buf, double x);
+/* Each of x[0..n-1] as ',' and its text, one after the other from p (a CSV
+ * row's fields after the first); returns the end. Needs 16 + 25 n bytes at p
+ * (the last text may use scratch past its end); no terminating NUL. */
+char *ta_fmt_doubles(char *p, const double *x, int n);
 
 #endif

@@ -378,6 +378,42 @@ static void fast_printing_round_trips(void)
     }
 }
 
+/* The portable digit code (what builds without SSE2 use), compiled here a
+ * second time under other names, against the SSE2 one; and a row through
+ * ta_fmt_doubles() against its fields one by one. */
+#define TA_DTOA_PORTABLE
+#define ta_fmt_double portable_fmt_double
+#define ta_fmt_doubles portable_fmt_doubles
+#include "ta/dtoa.c"
+#undef ta_fmt_double
+#undef ta_fmt_doubles
+
+static void portable_printing_and_rows_agree(void)
+{
+    char a[40], b[40];
+    long bad = 0;
+    for (long i = 0; i < 1000000; i++) {
+        double x = sample(i * 3 + 1);
+        int la = ta_fmt_double(a, x), lb = portable_fmt_double(b, x);
+        if ((la != lb || strcmp(a, b)) && bad++ < 5) t_fail(__FILE__, __LINE__, "%a: \"%s\" vs portable \"%s\"", x, a, b);
+    }
+    enum { W = 45 };
+    static char row[16 + 25 * W], want[16 + 25 * W];
+    for (int r = 0; r < 2000; r++) {
+        double x[W];
+        for (int i = 0; i < W; i++) x[i] = sample(r * W + i);
+        char *end = ta_fmt_doubles(row, x, W), *w = want;
+        for (int i = 0; i < W; i++) {
+            *w++ = ',';
+            w += ta_fmt_double(w, x[i]);
+        }
+        if (end - row != w - want || memcmp(row, want, (size_t)(w - want))) {
+            t_fail(__FILE__, __LINE__, "row %d differs from its fields", r);
+            break;
+        }
+    }
+}
+
 int main(void)
 {
     t_run("indicators match the reference table: first row and values", indicators_match_the_table);
@@ -389,5 +425,6 @@ int main(void)
     t_run("ring statistics depend only on the window's values", ring_statistics_are_order_independent_of_the_start);
     t_run("ta_fmt_double writes exactly fmt_double's text", fast_printing_equals_fmt_double);
     t_run("ta_fmt_double's text reads back as the same double", fast_printing_round_trips);
+    t_run("portable and SSE2 digit code agree; a row equals its fields", portable_printing_and_rows_agree);
     return t_done();
 }

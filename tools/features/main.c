@@ -162,14 +162,8 @@ static void emit(void *ctx, const feat_row *r)
     p += put_int(p, r->time);
     *p++ = ',';
     p += ta_fmt_double(p, r->close);
-    for (int i = 0; i < w->nf; i++) {
-        *p++ = ',';
-        p += ta_fmt_double(p, r->f[i]);
-    }
-    for (int i = 0; i < w->ny; i++) {
-        *p++ = ',';
-        p += ta_fmt_double(p, r->y[i]);
-    }
+    p = ta_fmt_doubles(p, r->f, w->nf);
+    p = ta_fmt_doubles(p, r->y, w->ny);
     *p++ = '\n';
     w->len = (size_t)(p - w->buf);
     ASSERT(w->len <= w->cap);
