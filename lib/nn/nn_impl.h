@@ -99,7 +99,7 @@ struct nn_model {
      * sharing params and pe (read only) with its own grads and arenas: so
      * whatever forward or backward writes must live in the arenas or grads. */
     int threads;                   /* nn_set_threads; 0: OpenBLAS's thread count */
-    int par_min_rows;              /* smallest part worth a thread; 0: the default (tests lower it) */
+    int par_min_rows;              /* > 0: split by rows, parts of at least this many (tests); 0: by work */
     int nrep;                      /* replicas made: parts 1..nrep */
     struct nn_model *rep[NN_MAX_PARTS - 1];
     struct nn_pool *pool;          /* worker threads, started on first use, joined by nn_free */

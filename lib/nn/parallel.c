@@ -22,6 +22,7 @@
  * checks that their results are those of serial calls. */
 #include "nn/nn_impl.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,17 @@
 
 #include <cblas.h> /* after layers.h: it brings complex.h, whose I would rename layers.h's arguments */
 
-/* Smallest part worth its own thread (batch rows), measured with kml-model
- * bench at 2 threads on the six architectures (docs/models-nn.md). */
-#define NN_PAR_MIN_ROWS 4
+/* The least work worth a thread of its own: 4 MFLOP of forward pass (about
+ * 60-150 us at one thread), a row's forward taken as 2 T nparams FLOP (every
+ * parameter used once a step; the true count is 0.25-1x of that: the TCN's
+ * cone and the CNN's pooling do less). A hand-over to a worker and back costs
+ * about 25 us on an idle machine (more under load). Measured at 2 threads,
+ * one-thread time / split time in us, default sizes: B=2 lstm 715/250 (each
+ * part's one row is a matrix-vector product), gru 381/191, transformer
+ * 232/171, hybrid 1077/525, tcn 118/111, cnn 74/86 (1 row of 4 MFLOP: not
+ * split), B=4 cnn 142/119; H=16, T=16, F=8: B=8 lstm 31/55, transformer
+ * 74/93 (0.1-0.4 MFLOP a row: split from 10-40 rows a part). */
+#define NN_PAR_PART_FLOP 4e6
 
 typedef enum { JOB_TRAIN, JOB_PREDICT, JOB_EVAL } job_kind;
 
@@ -231,17 +240,21 @@ void nn_set_threads(nn_model *m, int n)
 }
 
 /* Parts for a batch of B: at most one a thread (the model's nn_set_threads
- * count, else `threads`, OpenBLAS's count on entry), each of at least the
- * minimum rows. Sets up (once per batch shape) the replicas
+ * count, else `threads`, OpenBLAS's count on entry), at most one a row, each
+ * of at least NN_PAR_PART_FLOP of work (or of m->par_min_rows rows when
+ * set). Sets up (once per batch shape) the replicas
  * and their arenas, and the model's own arenas, for the longest part, and
  * fills jobs[p] with model, rows and count of part p. Returns P. */
 static int split(nn_model *m, int B, int threads, const float *x, const int *y, part_job *jobs)
 {
-    const int min_rows = m->par_min_rows > 0 ? m->par_min_rows : NN_PAR_MIN_ROWS;
     const long TF = (long)m->cfg.T * m->cfg.F;
+    const double row = 2.0 * m->cfg.T * (double)m->nparams;
+    const double min_rows = m->par_min_rows > 0 ? m->par_min_rows : ceil(NN_PAR_PART_FLOP / row);
+    const double fit = floor(B / min_rows);
     int P = m->threads > 0 ? m->threads : threads;
     P = P < NN_MAX_PARTS ? P : NN_MAX_PARTS;
-    P = P < B / min_rows ? P : B / min_rows;
+    P = P < B ? P : B;
+    P = P < fit ? P : (int)fit;
     P = P > 1 ? P : 1;
     const int base = B / P, extra = B % P, longest = base + (extra > 0);
     while (m->nrep < P - 1) m->rep[m->nrep++] = replica_new(m);

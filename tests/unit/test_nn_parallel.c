@@ -192,10 +192,11 @@ static void test_bitwise_repeatable(void)
         }
 }
 
-/* At the default minimum part, every architecture learns the toy task of
- * test_nn_models at two threads, and neither the model's arenas nor its
- * replica's (arenas and gradient block) move after the first step, through
- * smaller batches (an epoch's last) and predictions up to the batch. */
+/* Every architecture learns the toy task of test_nn_models at two threads
+ * (parts of at least 4 rows: these models are too small for the work rule),
+ * and neither the model's arenas nor its replica's (arenas and gradient
+ * block) move after the first step, through smaller batches (an epoch's last)
+ * and predictions up to the batch. */
 static void test_learns_without_reallocating(void)
 {
     enum { N = 32 };
@@ -215,6 +216,7 @@ static void test_learns_without_reallocating(void)
         nn_config c = small(archs[a], 0);
         nn_model *m = nn_create(&c, 9);
         nn_set_threads(m, 2);
+        m->par_min_rows = 4;
         float first = nn_train_step(m, x, y, NULL, N, &opt, opt.lr, &r), last = first, lg[N * 3];
         CHECK_EQ_INT(m->nrep, 1);
         nn_model *rep = m->rep[0];
@@ -263,8 +265,7 @@ static void test_predict_matches_one_thread(void)
 }
 
 /* Every entry point leaves OpenBLAS's thread count as it found it, and the
- * count decides the split unless nn_set_threads does; a single window does not
- * split at the default minimum part. */
+ * count decides the split unless nn_set_threads does. */
 static void test_blas_threads_restored(void)
 {
     int saved = openblas_get_num_threads();
@@ -275,6 +276,7 @@ static void test_blas_threads_restored(void)
     rng_seed(&r, 1);
     for (int t = 1; t <= 2; t++) {
         nn_model *m = nn_create(&c, 1);
+        m->par_min_rows = 1;
         openblas_set_num_threads(t);
         nn_predict(m, X, 1, lg);
         CHECK_EQ_INT(openblas_get_num_threads(), t);
@@ -291,11 +293,42 @@ static void test_blas_threads_restored(void)
     openblas_set_num_threads(1);
     nn_model *m = nn_create(&c, 1);
     nn_set_threads(m, 2);
+    m->par_min_rows = 1;
     nn_train_step(m, X, Y, CW, NMAX, &o, o.lr, &r);
     CHECK_EQ_INT(m->nrep, 1);
     CHECK_EQ_INT(openblas_get_num_threads(), 1);
     nn_free(m);
     openblas_set_num_threads(saved);
+}
+
+/* The default split rule: a part must carry about 4 MFLOP of forward pass
+ * (2 T nparams a row). At the default sizes a single window never splits, two
+ * LSTM windows do (7.5 MFLOP a row), two CNN windows do not (4.0) but four
+ * do; the small test models need many rows a part. */
+static int parts_for(const char *arch, int small_model, int B)
+{
+    nn_config c;
+    if (small_model) c = small(arch, 0);
+    else nn_config_default(&c, arch);
+    nn_model *m = nn_create(&c, 1);
+    nn_set_threads(m, 4);
+    float *x = calloc((size_t)B * c.T * c.F, sizeof(float)), lg[64 * 3];
+    nn_predict(m, x, B, lg);
+    int P = m->nrep + 1;
+    free(x), nn_free(m);
+    return P;
+}
+
+static void test_split_rule(void)
+{
+    CHECK_EQ_INT(parts_for("lstm", 0, 1), 1);
+    CHECK_EQ_INT(parts_for("lstm", 0, 2), 2);
+    CHECK_EQ_INT(parts_for("lstm", 0, 7), 4);
+    CHECK_EQ_INT(parts_for("hybrid", 0, 1), 1);
+    CHECK_EQ_INT(parts_for("cnn", 0, 2), 1);
+    CHECK_EQ_INT(parts_for("cnn", 0, 4), 2);
+    CHECK_EQ_INT(parts_for("cnn", 0, 64), 4);
+    CHECK_EQ_INT(parts_for("transformer", 1, 16), 1);
 }
 
 /* A child forked after the parent's model started its threads has none of
@@ -315,6 +348,7 @@ static void test_fork(void)
     nn_config c = small("gru", 0);
     fork_model = nn_create(&c, 1);
     nn_set_threads(fork_model, 2);
+    fork_model->par_min_rows = 1;
     nn_adam_cfg o = adam(0);
     rng_t r;
     rng_seed(&r, 2);
@@ -342,6 +376,7 @@ int main(void)
     t_run("nn parallel: predictions and evaluation loss split over threads equal the one-thread ones",
           test_predict_matches_one_thread);
     t_run("nn parallel: OpenBLAS's thread count is restored after every call", test_blas_threads_restored);
+    t_run("nn parallel: a batch splits only where each part carries enough work", test_split_rule);
     t_run("nn parallel: a forked child steps a model whose threads the parent started", test_fork);
     return t_done();
 }
