@@ -73,6 +73,59 @@ static const uint64_t P5[28] = {1,
                                 1490116119384765625,
                                 7450580596923828125};
 
+/* 10^j for j = 0..19 */
+static u128 pow10u(int j)
+{
+    u128 p = 1;
+    while (j-- > 0) p *= 10;
+    return p;
+}
+
+/* Per binary exponent, what the usual case needs, so that it takes no
+ * logarithm guess, retry or variable shift: x = m 2^e with m in [2^52, 2^53)
+ * lies in [10^g, 10^(g+2)) for g = floor((e + 52) log10 2), and x >= 10^(g+1)
+ * exactly when m >= mthr = ceil(10^(g+1) / 2^e) (clipped to [2^52, 2^53]);
+ * then k = 15 - g, else 16 - g. unit[] holds 5^k 2^(64-f), the value of
+ * m = 1 in T's 64.64 fixed point (T = m unit, h = unit / 2), for both. An
+ * exponent is "fast" when both k have 5^k < 2^64 and 0 <= f <= 62; the others
+ * take the general path. Filled once, before main(), by exact integer
+ * arithmetic. */
+#define ETAB_E0 960 /* biased exponents 960..1087: 2^-115 .. 2^13 binades and up */
+#define ETAB_N 128
+static struct {
+    uint64_t mthr;
+    int k, fast;
+    u128 unit[2]; /* m < mthr, m >= mthr */
+} etab[ETAB_N];
+
+__attribute__((constructor)) static void etab_init(void)
+{
+    for (int i = 0; i < ETAB_N; i++) {
+        int e = ETAB_E0 + i - 1075, g = ((e + 52) * 78913) >> 18, j = g + 1;
+        u128 thr; /* ceil(10^j / 2^e), or 2^53 when it is out of reach */
+        if (j >= 0 && j <= 19 && e >= 0)
+            thr = (pow10u(j) + ((u128)1 << e) - 1) >> e;
+        else if (j >= 0 && j <= 19 && -e < 60)
+            thr = pow10u(j) << -e;
+        else if (j < 0 && -j <= 19 && -e < 127)
+            thr = (((u128)1 << -e) + pow10u(-j) - 1) / pow10u(-j);
+        else
+            thr = (u128)1 << 53;
+        if (thr < (u128)1 << 52) thr = (u128)1 << 52;
+        if (thr > (u128)1 << 53) thr = (u128)1 << 53;
+        etab[i].mthr = (uint64_t)thr;
+        etab[i].k = 16 - g;
+        etab[i].fast = 1;
+        for (int big = 0; big < 2; big++) {
+            int k = 16 - g - big, f = -(e + k);
+            int used = big ? thr < (u128)1 << 53 : thr > (u128)1 << 52;
+            if (!used) continue;
+            if (k < 0 || k > 27 || f < 0 || f > 62) etab[i].fast = 0;
+            else etab[i].unit[big] = (u128)P5[k] << (64 - f);
+        }
+    }
+}
+
 /* 5^k for k = 0..32 as a 128-bit integer */
 static u128 pow5(int k)
 {
@@ -82,18 +135,17 @@ static u128 pow5(int k)
 /* The usual case: T and h in 64.64 fixed point (see the top). Sets *D to the
  * 17-digit integer of the decimal fmt_double() writes (the first of T rounded
  * to 15, 16, 17 digits that reads back) and returns its p, or 0 for an exact
- * tie. Q = T's integer part is in [10^16, 10^17). */
-__attribute__((always_inline)) static inline int decide(u128 T, uint64_t p5, int f, int pow2, uint64_t *D)
+ * tie. Q = T's integer part is in [10^16, 10^17); h = 5^k 2^(63-f). */
+__attribute__((always_inline)) static inline int decide(u128 T, u128 h, int pow2, uint64_t *D)
 {
     uint64_t Q = (uint64_t)(T >> 64), F = (uint64_t)T;
-    u128 h = (u128)p5 << (63 - f);
     u128 lo = T - (h >> pow2), hi = T + h;
     /* the integers inside (lo, hi); neither end point is one (below) */
     uint64_t A = (uint64_t)(lo >> 64) + 1, B = (uint64_t)(hi >> 64);
     /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
      * that is when (Q mod u) + (F != 0) > u / 2. */
-    uint64_t up = F != 0;
-    uint64_t D15 = (Q + up + 49) / 100 * 100, D16 = (Q + up + 4) / 10 * 10, D17 = Q + (F >> 63);
+    uint64_t up = F != 0, r100 = Q % 100, r10 = (uint32_t)r100 % 10;
+    uint64_t D15 = Q - r100 + 100 * (r100 + up > 50), D16 = Q - r10 + 10 * (r10 + up > 5), D17 = Q + (F >> 63);
     /* D17 is always inside: |D17 - T| <= 1/2 and h_below >= T / 2^54 > 0.55. */
     int in15 = D15 - A <= B - A, in16 = D16 - A <= B - A;
     /* The end points are never decimals: 2^(f+2) (T -+ h) = 4 m5 -+ 2 5^k (or
@@ -152,6 +204,47 @@ static int decide_wide(u128 m5, int f, u128 p5, int pow2, uint64_t *D)
     if (one > 1 && r == half17) return 0;
     *D = Q + (uint64_t)up17; /* 17 digits always read back as x (DBL_DECIMAL_DIG) */
     return 17;
+}
+
+/* The decade, T and the decision for the exponents etab does not cover
+ * (and, as a check, any other): k, or -1 when x is outside [1e-16, 1e17). */
+static int general(uint64_t bits, uint64_t m, int pow2, int *p, uint64_t *D)
+{
+    double ax;
+    memcpy(&ax, &bits, sizeof ax);
+    if (!(ax >= 1e-16 && ax < 1e17)) return -1; /* also NaN, Inf */
+    int e = (int)(bits >> 52) - 1075;
+    /* floor(log10(ax)) is g or g + 1, g = floor((e + 52) log10 2), with
+     * log10 2 ~ 78913 / 2^18, exact for |e + 52| < 1650 (no libm call). Pick
+     * between the two by a comparison with 10^(g+1) (double powers of ten;
+     * one rounded the wrong way only costs the retry below). */
+    static const double p10d[34] = {1e-16, 1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5,
+                                    1e-4,  1e-3,  1e-2,  1e-1,  1e0,   1e1,   1e2,   1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,   1e9,   1e10,  1e11,  1e12,  1e13,  1e14,  1e15, 1e16, 1e17};
+    int g = ((e + 52) * 78913) >> 18;
+    if (g + 17 >= 0 && g + 17 < 34 && ax >= p10d[g + 17]) g++;
+    int k = 16 - g;
+    for (int tries = 0;; tries++) {
+        if (k < 0 || k > 32 || tries == 2) return -1;
+        int f = -(e + k);
+        uint64_t Q;
+        if (k <= 27 && f >= 0 && f <= 62) {
+            u128 T = ((u128)m * P5[k]) << (64 - f); /* < 2^121: T < 2^57 */
+            Q = (uint64_t)(T >> 64);
+            if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
+                *p = decide(T, (u128)P5[k] << (63 - f), pow2, D);
+                return k;
+            }
+        } else {
+            u128 m5 = (u128)m * pow5(k);
+            Q = f > 0 ? (uint64_t)(m5 >> f) : (uint64_t)(m5 << -f);
+            if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
+                *p = decide_wide(m5, f, pow5(k), pow2, D);
+                return k;
+            }
+        }
+        k += Q < 10000000000000000ULL ? 1 : -1; /* the guess was one off */
+    }
 }
 
 #ifdef TA_DTOA_SSE2
@@ -316,43 +409,20 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, double x)
         b[1] = 0;
         return (int)(b - buf) + 1;
     }
-    double ax;
-    memcpy(&ax, &bits, sizeof ax);
-    if (!(ax >= 1e-16 && ax < 1e17)) return slow(buf, x); /* also NaN, Inf */
     /* ax = m 2^e exactly, m in [2^52, 2^53) (ax is normal here) */
     uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
-    int e = (int)(bits >> 52) - 1075, pow2 = m == (1ULL << 52);
-    /* floor(log10(ax)) is g or g + 1, g = floor((e + 52) log10 2), with
-     * log10 2 ~ 78913 / 2^18, exact for |e + 52| < 1650 (no libm call). Pick
-     * between the two by a comparison with 10^(g+1) (double powers of ten;
-     * one rounded the wrong way only costs the retry below). */
-    static const double p10d[34] = {1e-16, 1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5,
-                                    1e-4,  1e-3,  1e-2,  1e-1,  1e0,   1e1,   1e2,   1e3,  1e4,  1e5,  1e6,  1e7,
-                                    1e8,   1e9,   1e10,  1e11,  1e12,  1e13,  1e14,  1e15, 1e16, 1e17};
-    int g = ((e + 52) * 78913) >> 18;
-    if (g + 17 >= 0 && g + 17 < 34 && ax >= p10d[g + 17]) g++;
-    int k = 16 - g, p;
+    int pow2 = m == (1ULL << 52), k, p;
     uint64_t D = 0;
-    for (int tries = 0;; tries++) {
-        if (k < 0 || k > 32 || tries == 2) return slow(buf, x);
-        int f = -(e + k);
-        uint64_t Q;
-        if (k <= 27 && f >= 0 && f <= 62) {
-            u128 T = ((u128)m * P5[k]) << (64 - f); /* < 2^121: T < 2^57 */
-            Q = (uint64_t)(T >> 64);
-            if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
-                p = decide(T, P5[k], f, pow2, &D);
-                break;
-            }
-        } else {
-            u128 m5 = (u128)m * pow5(k);
-            Q = f > 0 ? (uint64_t)(m5 >> f) : (uint64_t)(m5 << -f);
-            if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
-                p = decide_wide(m5, f, pow5(k), pow2, &D);
-                break;
-            }
-        }
-        k += Q < 10000000000000000ULL ? 1 : -1; /* the guess was one off */
+    unsigned ti = (unsigned)(bits >> 52) - ETAB_E0;
+    if (ti < ETAB_N && etab[ti].fast) {
+        int big = m >= etab[ti].mthr;
+        u128 unit = etab[ti].unit[big];
+        k = etab[ti].k - big;
+        u128 T = (u128)m * (uint64_t)unit + ((u128)(m * (uint64_t)(unit >> 64)) << 64); /* < 2^121 */
+        p = decide(T, unit >> 1, pow2, &D);
+    } else {
+        k = general(bits, m, pow2, &p, &D);
+        if (k < 0) return slow(buf, x);
     }
     if (!p) return slow(buf, x);
     int X = 16 - k;
