@@ -35,6 +35,7 @@ struct csv_reader {
     int ncols;
     char **names;
     char *namebuf;
+    char *iobuf;         /* stdio buffer of an opened file */
 };
 
 static void on_field(void *data, size_t len, void *ctx)
@@ -106,6 +107,10 @@ static csv_reader *reader_new(const char *path)
     csv_reader *r = xcalloc(1, sizeof *r);
     r->f = xfopen(path, "r");
     r->own = r->f != stdin;
+    if (r->own) { /* 64 KB reads instead of stdio's 4 KB: a sixteenth of the read calls */
+        r->iobuf = xmalloc(1 << 16);
+        setvbuf(r->f, r->iobuf, _IOFBF, 1 << 16);
+    }
     r->path = xstrdup(display_name(path));
     if (csv_init(&r->p, CSV_STRICT | CSV_STRICT_FINI) != 0) die(EX_OSERR, "libcsv: cannot initialise");
     return r;
@@ -156,6 +161,7 @@ void csv_close(csv_reader *r)
 {
     if (!r) return;
     if (r->own) fclose(r->f);
+    free(r->iobuf);
     csv_free(&r->p);
     free(r->line);
     free(r->buf);

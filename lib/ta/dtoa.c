@@ -135,11 +135,12 @@ static u128 pow5(int k)
 /* The usual case: T and h in 64.64 fixed point (see the top). Sets *D to the
  * 17-digit integer of the decimal fmt_double() writes (the first of T rounded
  * to 15, 16, 17 digits that reads back) and returns its p, or 0 for an exact
- * tie. Q = T's integer part is in [10^16, 10^17); h = 5^k 2^(63-f). */
-__attribute__((always_inline)) static inline int decide(u128 T, u128 h, int pow2, uint64_t *D)
+ * tie. Q = T's integer part is in [10^16, 10^17); h = 5^k 2^(63-f) the half
+ * gap above, hl the one below (h or h / 2). */
+__attribute__((always_inline)) static inline int decide(u128 T, u128 h, u128 hl, uint64_t *D)
 {
     uint64_t Q = (uint64_t)(T >> 64), F = (uint64_t)T;
-    u128 lo = T - (h >> pow2), hi = T + h;
+    u128 lo = T - hl, hi = T + h;
     /* the integers inside (lo, hi); neither end point is one (below) */
     uint64_t A = (uint64_t)(lo >> 64) + 1, B = (uint64_t)(hi >> 64);
     /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
@@ -206,13 +207,21 @@ static int decide_wide(u128 m5, int f, u128 p5, int pow2, uint64_t *D)
     return 17;
 }
 
+typedef struct {
+    int k, p;   /* k: the power of ten of T, -1 when none */
+    uint64_t D; /* the decimal's 17-digit integer */
+} decimal;
+
 /* The decade, T and the decision for the exponents etab does not cover
- * (and, as a check, any other): k, or -1 when x is outside [1e-16, 1e17). */
-static int general(uint64_t bits, uint64_t m, int pow2, int *p, uint64_t *D)
+ * (and, as a check, any other): k = -1 when x is outside [1e-16, 1e17). */
+static decimal general(uint64_t bits, uint64_t m, int pow2)
 {
+    decimal r = {-1, 0, 0};
+    int *p = &r.p;
+    uint64_t *D = &r.D;
     double ax;
     memcpy(&ax, &bits, sizeof ax);
-    if (!(ax >= 1e-16 && ax < 1e17)) return -1; /* also NaN, Inf */
+    if (!(ax >= 1e-16 && ax < 1e17)) return r; /* also NaN, Inf */
     int e = (int)(bits >> 52) - 1075;
     /* floor(log10(ax)) is g or g + 1, g = floor((e + 52) log10 2), with
      * log10 2 ~ 78913 / 2^18, exact for |e + 52| < 1650 (no libm call). Pick
@@ -225,22 +234,25 @@ static int general(uint64_t bits, uint64_t m, int pow2, int *p, uint64_t *D)
     if (g + 17 >= 0 && g + 17 < 34 && ax >= p10d[g + 17]) g++;
     int k = 16 - g;
     for (int tries = 0;; tries++) {
-        if (k < 0 || k > 32 || tries == 2) return -1;
+        if (k < 0 || k > 32 || tries == 2) return r;
         int f = -(e + k);
         uint64_t Q;
         if (k <= 27 && f >= 0 && f <= 62) {
             u128 T = ((u128)m * P5[k]) << (64 - f); /* < 2^121: T < 2^57 */
             Q = (uint64_t)(T >> 64);
             if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
-                *p = decide(T, (u128)P5[k] << (63 - f), pow2, D);
-                return k;
+                u128 h = (u128)P5[k] << (63 - f);
+                *p = decide(T, h, pow2 ? h >> 1 : h, D);
+                r.k = k;
+                return r;
             }
         } else {
             u128 m5 = (u128)m * pow5(k);
             Q = f > 0 ? (uint64_t)(m5 >> f) : (uint64_t)(m5 << -f);
             if (Q >= 10000000000000000ULL && Q < 100000000000000000ULL) {
                 *p = decide_wide(m5, f, pow5(k), pow2, D);
-                return k;
+                r.k = k;
+                return r;
             }
         }
         k += Q < 10000000000000000ULL ? 1 : -1; /* the guess was one off */
@@ -412,17 +424,19 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, double x)
     /* ax = m 2^e exactly, m in [2^52, 2^53) (ax is normal here) */
     uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
     int pow2 = m == (1ULL << 52), k, p;
-    uint64_t D = 0;
+    uint64_t D;
     unsigned ti = (unsigned)(bits >> 52) - ETAB_E0;
     if (ti < ETAB_N && etab[ti].fast) {
         int big = m >= etab[ti].mthr;
-        u128 unit = etab[ti].unit[big];
+        u128 unit = etab[ti].unit[big]; /* a multiple of 4 */
         k = etab[ti].k - big;
         u128 T = (u128)m * (uint64_t)unit + ((u128)(m * (uint64_t)(unit >> 64)) << 64); /* < 2^121 */
-        p = decide(T, unit >> 1, pow2, &D);
+        u128 h = unit >> 1, quarter = unit >> 2;
+        p = decide(T, h, h - (quarter & (0 - (u128)pow2)), &D);
     } else {
-        k = general(bits, m, pow2, &p, &D);
-        if (k < 0) return slow(buf, x);
+        decimal r = general(bits, m, pow2);
+        if (r.k < 0) return slow(buf, x);
+        k = r.k, p = r.p, D = r.D;
     }
     if (!p) return slow(buf, x);
     int X = 16 - k;
