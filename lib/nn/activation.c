@@ -4,6 +4,9 @@
 #include "nn/layers.h"
 
 #include <string.h>
+#if !defined(NN_F64) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void FN(relu_forward)(real *out, const real *in, long n)
 {

@@ -8,6 +8,23 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef NN_F64
+/* Softmax of each row of a (rows, ld) over n columns (causal: row r over
+ * its first r+1, the rest 0): the double build's loops. The float build
+ * calls simd.c's nn_softmax_rows, all rows in one call. */
+static void softmax_rows_d(double *a, long ld, int rows, int n, int causal)
+{
+    for (int r = 0; r < rows; r++) {
+        double *row = a + r * ld;
+        int m = causal && r + 1 < n ? r + 1 : n;
+        nn_softmax_row_d(row, m); /* the row maximum subtracted: exp never overflows */
+        for (int s = m; s < n; s++) row[s] = 0;
+    }
+}
+#else
+#define softmax_rows nn_softmax_rows
+#endif
+
 void FN(mha_forward)(real *out,       /* (B,T,H) */
                      real *att,       /* (B,NH,T,T) softmax weights */
                      const real *qkv, /* (B,T,3H) */
@@ -20,12 +37,7 @@ void FN(mha_forward)(real *out,       /* (B,T,H) */
             const real *q = qkv + (long)b * T * L + j * hd, *k = q + H, *v = q + 2 * H;
             real *a = att + ((long)b * NH + j) * T * T;
             GEMM(0, 1, T, T, hd, scale, q, L, k, L, 0, a, T); /* a = q k^T / sqrt(hd) */
-            for (int t = 0; t < T; t++) {
-                real *row = a + (long)t * T;
-                int n = causal ? t + 1 : T;
-                FN(nn_softmax_row)(row, n); /* the row maximum subtracted: exp never overflows */
-                for (int s = n; s < T; s++) row[s] = 0;
-            }
+            FN(softmax_rows)(a, T, T, T, causal);
             GEMM(0, 0, T, hd, T, 1, a, T, v, L, 0, out + (long)b * T * H + j * hd, H); /* out = a v */
         }
 }
@@ -50,8 +62,7 @@ void FN(mha_backward)(real *dqkv,       /* (B,T,3H) */
             /* softmax backward: ds = a * (datt - sum_s a datt); masked entries have a = 0 */
             for (int t = 0; t < T; t++) {
                 const real *ar = a + (long)t * T;
-                real *dr = datt + (long)t * T, dot = 0;
-                for (int s = 0; s < T; s++) dot += ar[s] * dr[s];
+                real *dr = datt + (long)t * T, dot = nn_dot(ar, dr, T);
                 for (int s = 0; s < T; s++) dr[s] = ar[s] * (dr[s] - dot);
             }
             GEMM(0, 0, T, hd, T, scale, datt, T, k, L, 1, dq, L); /* dq += ds k / sqrt(hd) */
@@ -80,7 +91,7 @@ void FN(mha_last_forward)(real *out, real *att, const real *qkv, int B, int T, i
             const real *k = qkv + (long)b * T * L + H + j * hd, *v = k + H, *q = k - H + (long)(T - 1) * L;
             real *a = att + ((long)b * NH + j) * T;
             GEMM(0, 1, 1, T, hd, scale, q, L, k, L, 0, a, T); /* a = q_{T-1} k^T / sqrt(hd) */
-            FN(nn_softmax_row)(a, T);
+            FN(softmax_rows)(a, T, 1, T, 0);
             GEMM(0, 0, 1, hd, T, 1, a, T, v, L, 0, out + (long)b * H + j * hd, H); /* out = a v */
         }
 }
@@ -97,8 +108,7 @@ void FN(mha_last_backward)(real *dqkv, real *datt, const real *dout, const real 
             const real *a = att + ((long)b * NH + j) * T, *dO = dout + (long)b * H + j * hd;
             GEMM(0, 1, 1, T, hd, 1, dO, H, v, L, 0, datt, T); /* datt = dout v^T */
             GEMM(1, 0, T, hd, 1, 1, a, T, dO, H, 1, dv, L);   /* dv += a^T dout */
-            real dot = 0;
-            for (int s = 0; s < T; s++) dot += a[s] * datt[s];
+            real dot = nn_dot(a, datt, T);
             for (int s = 0; s < T; s++) datt[s] = a[s] * (datt[s] - dot);
             GEMM(0, 0, 1, hd, T, scale, datt, T, k, L, 1, dq, L); /* dq += ds k / sqrt(hd) */
             GEMM(1, 0, T, hd, 1, scale, datt, T, q, L, 1, dk, L); /* dk += ds^T q / sqrt(hd) */

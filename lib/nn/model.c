@@ -491,11 +491,11 @@ static void cnn_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
     meantime_forward(tr->feat, tr->cy2, B, tr->T3, H);
 }
 
-/* Rows r (B of them) with row stride ld: bias b (n) added to columns 0..n-1. */
-static void add_bias(float *y, long ld, int rows, const float *b, int n)
+/* Rows r (B of them) with row stride ld: columns 0..n-1 set to bias b (n),
+ * for a product to be added to (as linear_forward: no BLAS zeroing pass). */
+static void set_bias(float *y, long ld, int rows, const float *b, int n)
 {
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < n; j++) y[r * ld + j] += b[j];
+    for (int r = 0; r < rows; r++) memcpy(y + r * ld, b, sizeof(float) * n);
 }
 
 /* PyTorch's TransformerEncoderLayer, post-norm, ReLU, no dropout:
@@ -515,11 +515,11 @@ static void enc_layer_forward(nn_model *m, nn_trunk *tr, nn_enc_layer *e, const 
         mha_forward(e->ctx, e->att, e->qkv, B, T, H, tr->NH, 0);
     } else {
         /* k, v at every step: columns H..3H of qkv from rows H..3H of in_proj */
-        nn_sgemm(0, 1, BT, 2 * H, H, 1, in, H, w + (long)H * H, H, 0, e->qkv + H, 3 * H);
-        add_bias(e->qkv + H, 3 * H, BT, bias + H, 2 * H);
+        set_bias(e->qkv + H, 3 * H, BT, bias + H, 2 * H);
+        nn_sgemm(0, 1, BT, 2 * H, H, 1, in, H, w + (long)H * H, H, 1, e->qkv + H, 3 * H);
         /* q at step T-1 */
-        nn_sgemm(0, 1, B, H, H, 1, in + (long)(T - 1) * H, T * H, w, H, 0, e->qkv + (long)(T - 1) * 3 * H, T * 3 * H);
-        add_bias(e->qkv + (long)(T - 1) * 3 * H, (long)T * 3 * H, B, bias, H);
+        set_bias(e->qkv + (long)(T - 1) * 3 * H, (long)T * 3 * H, B, bias, H);
+        nn_sgemm(0, 1, B, H, H, 1, in + (long)(T - 1) * H, T * H, w, H, 1, e->qkv + (long)(T - 1) * 3 * H, T * 3 * H);
         mha_last_forward(e->ctx, e->att, e->qkv, B, T, H, tr->NH);
         for (int b = 0; b < B; b++) /* the residual's input at T-1, in x2 until norm2 writes it */
             memcpy(e->x2 + (long)b * H, in + ((long)b * T + T - 1) * H, sizeof(float) * H);

@@ -2,6 +2,7 @@
  * AVX-512, AVX2 and the baseline) and the choice between them. */
 #include "nn/simd.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -9,7 +10,8 @@
  * (no fast-math: nothing is reordered). */
 #pragma GCC optimize("O3")
 
-/* vf, vi: VW floats and ints, one register of the variant being compiled
+/* vf, vi: VW floats and ints, one register of the variant being compiled;
+ * vfu: vf at any float's address (unaligned loads and stores)
  * (a wider generic vector than the target has is not split well: GCC turns
  * its comparisons into scalar code). */
 #define VSET(x) ((vf){0} + (x))
@@ -24,6 +26,7 @@ typedef struct {
     void (*gru_fwd)(float *, long, float *, float *, const float *, long, const float *, const float *, int, int);
     void (*gru_bwd)(float *, float *, float *, const float *, const float *, long, const float *, const float *,
                     long, int, int);
+    void (*softmax)(float *, long, int, int, int);
 } nn_simd_ops;
 
 /* GCC warns that passing a 64-byte vector changes the ABI when AVX-512 is
@@ -31,12 +34,15 @@ typedef struct {
  * call (the warning comes at the end of the file: it is off for all of it). */
 #pragma GCC diagnostic ignored "-Wpsabi"
 #define VW 4
+#define VIOTA ((vi){0, 1, 2, 3})
 typedef float vf __attribute__((vector_size(16)));
+typedef float vfu __attribute__((vector_size(16), aligned(4), may_alias));
 typedef int32_t vi __attribute__((vector_size(16)));
 #define SIMD_FN(n) n##_base
 #include "nn/simd_body.h"
 #undef SIMD_FN
 #undef VW
+#undef VIOTA
 
 #if defined(__x86_64__) || defined(__i386__)
 #define NN_SIMD_X86 1
@@ -44,30 +50,40 @@ typedef int32_t vi __attribute__((vector_size(16)));
 #pragma GCC push_options
 #pragma GCC target("avx2")
 #define VW 8
+#define VIOTA ((vi){0, 1, 2, 3, 4, 5, 6, 7})
 #define vf vf8
 #define vi vi8
+#define vfu vfu8
 typedef float vf __attribute__((vector_size(32)));
+typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int32_t vi __attribute__((vector_size(32)));
 #define SIMD_FN(n) n##_avx2
 #include "nn/simd_body.h"
 #undef SIMD_FN
 #undef VW
+#undef VIOTA
 #undef vf
 #undef vi
+#undef vfu
 #pragma GCC pop_options
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #define VW 16
+#define VIOTA ((vi){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
 #define vf vf16
 #define vi vi16
+#define vfu vfu16
 typedef float vf __attribute__((vector_size(64)));
+typedef float vfu __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int32_t vi __attribute__((vector_size(64)));
 #define SIMD_FN(n) n##_avx512
 #include "nn/simd_body.h"
 #undef SIMD_FN
 #undef VW
+#undef VIOTA
 #undef vf
 #undef vi
+#undef vfu
 #pragma GCC pop_options
 #endif
 
@@ -124,3 +140,5 @@ void nn_gru_step_backward(float *dx, float *dhh, float *dhp, const float *dh, co
 {
     ops->gru_bwd(dx, dhh, dhp, dh, g, ldg, hn, hp, ld, rows, H);
 }
+
+void nn_softmax_rows(float *a, long ld, int rows, int n, int causal) { ops->softmax(a, ld, rows, n, causal); }

@@ -49,6 +49,12 @@ void nn_gru_step_forward(float *g, long ldg, float *hn, float *h, const float *h
 void nn_gru_step_backward(float *dx, float *dhh, float *dhp, const float *dh, const float *g, long ldg,
                           const float *hn, const float *hp, long ld, int rows, int H);
 
+/* Softmax of each of `rows` rows of a (rows, ld) in place, over n columns,
+ * the row maximum subtracted first (exp never overflows); causal: row r
+ * over its first r+1 columns only, the others set to 0. The sum is taken in
+ * 16 partial sums added pairwise. A NaN in a row gives NaN in all of it. */
+void nn_softmax_rows(float *a, long ld, int rows, int n, int causal);
+
 /* The variants: 0 baseline, 1 AVX2, 2 AVX-512. nn_simd_max() is the widest
  * this CPU runs; nn_simd_use(level) makes every kernel above use variant
  * min(level, nn_simd_max()) and returns it (for the tests; not thread-safe,

@@ -7,17 +7,17 @@
  * chunk is loaded into a zero-padded vector, so every element goes through
  * the same lanes' arithmetic whatever its position. */
 
-/* n (<= VW) floats from p, the rest 0 */
+/* n (<= VW) floats from p, the rest 0 (a full vector: one unaligned load) */
 static inline __attribute__((always_inline)) vf SIMD_FN(ld)(const float *p, int n)
 {
+    if (n == VW) return *(const vfu *)p;
     vf v = {0};
-    if (n == VW) memcpy(&v, p, sizeof v);
-    else memcpy(&v, p, sizeof(float) * n);
+    memcpy(&v, p, sizeof(float) * n);
     return v;
 }
 static inline __attribute__((always_inline)) void SIMD_FN(st)(float *p, vf v, int n)
 {
-    if (n == VW) memcpy(p, &v, sizeof v);
+    if (n == VW) *(vfu *)p = v;
     else memcpy(p, &v, sizeof(float) * n);
 }
 /* a where m is set (all ones), else b */
@@ -168,7 +168,68 @@ static void SIMD_FN(gru_bwd)(float *dx, float *dhh, float *dhp, const float *dh,
     }
 }
 
+/* Softmax of each row in place (see nn_softmax_rows), 64 rows at a time in
+ * three passes (maxima, exponentials and sums, scaling), each of which works
+ * on independent rows, so the processor overlaps their long chains. The
+ * exponentials are multiplied by 1/sum, as PyTorch's vectorised softmax does
+ * (one division a row instead of one an element: within an ulp of dividing).
+ * The sum is kept in 16 partial sums whatever VW is (element i in partial
+ * i mod 16: lane i mod VW of accumulator (i / VW) mod (16 / VW)), added in a
+ * fixed tree, so every variant gives the same bits. */
+static void SIMD_FN(softmax)(float *a, long ld, int rows, int n, int causal)
+{
+    const vi iota = VIOTA;
+    float top[64], tot[64];
+    for (int r0 = 0; r0 < rows; r0 += 64) {
+        const int nr = rows - r0 < 64 ? rows - r0 : 64;
+#define SM_ROW(r) (a + (long)(r0 + (r)) * ld)
+#define SM_LEN(r) (causal && r0 + (r) + 1 < n ? r0 + (r) + 1 : n)
+        for (int r = 0; r < nr; r++) {
+            const float *row = SM_ROW(r);
+            const int m = SM_LEN(r);
+            vf mx = VSET(-INFINITY);
+            for (int j = 0; j < m; j += VW) {
+                int k = m - j < VW ? m - j : VW;
+                vf v = SIMD_FN(sel)(iota < k, SIMD_FN(ld)(row + j, k), VSET(-INFINITY));
+                mx = SIMD_FN(sel)(v > mx, v, mx);
+            }
+            float lanes[VW], t = -INFINITY;
+            memcpy(lanes, &mx, sizeof lanes);
+            for (int l = 0; l < VW; l++) t = lanes[l] > t ? lanes[l] : t;
+            top[r] = t;
+        }
+        for (int r = 0; r < nr; r++) {
+            float *row = SM_ROW(r);
+            const int m = SM_LEN(r);
+            vf acc[16 / VW];
+            for (int q = 0; q < 16 / VW; q++) acc[q] = VSET(0.0f);
+            for (int j = 0, q = 0; j < m; j += VW, q = (q + 1) % (16 / VW)) {
+                int k = m - j < VW ? m - j : VW;
+                vf e = SIMD_FN(vexp)(SIMD_FN(ld)(row + j, k) - top[r]);
+                SIMD_FN(st)(row + j, e, k);
+                acc[q] += SIMD_FN(sel)(iota < k, e, VSET(0.0f));
+            }
+            float part[16];
+            memcpy(part, acc, sizeof part);
+            for (int h = 8; h; h /= 2)
+                for (int q = 0; q < h; q++) part[q] += part[q + h];
+            tot[r] = 1 / part[0];
+        }
+        for (int r = 0; r < nr; r++) {
+            float *row = SM_ROW(r);
+            const int m = SM_LEN(r);
+            for (int j = 0; j < m; j += VW) {
+                int k = m - j < VW ? m - j : VW;
+                SIMD_FN(st)(row + j, SIMD_FN(ld)(row + j, k) * tot[r], k);
+            }
+            for (int j = m; j < n; j++) row[j] = 0;
+        }
+#undef SM_ROW
+#undef SM_LEN
+    }
+}
+
 static const nn_simd_ops SIMD_FN(ops) = {
     SIMD_FN(exp_n), SIMD_FN(sigmoid_n), SIMD_FN(tanh_n), SIMD_FN(lstm_fwd), SIMD_FN(lstm_bwd),
-    SIMD_FN(gru_fwd), SIMD_FN(gru_bwd),
+    SIMD_FN(gru_fwd), SIMD_FN(gru_bwd), SIMD_FN(softmax),
 };

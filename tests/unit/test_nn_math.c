@@ -141,8 +141,62 @@ static void variant_matches_base(int level)
         CHECK(same_bits(g0, g1, R * LDG) && same_bits(h0, h1, R * LD) && same_bits(hn0, hn1, R * LD));
         CHECK(same_bits(dx0, dx1, R * LDG) && same_bits(dhh0, dhh1, R * LDG) && same_bits(dhp0, dhp1, R * LD));
     }
+    /* softmax rows of 37 (tails), plain and causal, with a NaN row */
+    enum { SR = 40, SN = 37 };
+    static float sin_[SR * SN], s0[SR * SN], s1[SR * SN];
+    fill(sin_, SR * SN, 20, &r);
+    sin_[5 * SN + 3] = NAN;
+    for (int causal = 0; causal < 2; causal++) {
+        memcpy(s0, sin_, sizeof s0), memcpy(s1, sin_, sizeof s1);
+        nn_simd_use(0), nn_softmax_rows(s0, SN, SR, SN, causal);
+        nn_simd_use(level), nn_softmax_rows(s1, SN, SR, SN, causal);
+        CHECK(same_bits(s0, s1, SR * SN));
+    }
     nn_simd_use(nn_simd_max());
 }
+
+/* softmax against its definition in double (of the differences x - max,
+ * which the kernel rounds to float like any float softmax), at every
+ * variant: within 4e-7 relative (exp's ulp, the sum's and the scaling's
+ * roundings); causal rows
+ * have zeros after their step; NaN in a row gives NaN in all of it; a row of
+ * equal values is uniform; rows longer than 64 (the kernel's block of rows)
+ * and more than 64 rows. */
+static void test_softmax(void)
+{
+    enum { R = 70, N = 75 };
+    static float a[R * N];
+    rng_t r;
+    rng_seed(&r, 11);
+    for (int level = 0; level <= nn_simd_max(); level++) {
+        nn_simd_use(level);
+        for (int causal = 0; causal < 2; causal++) {
+            fill(a, R * N, 30, &r);
+            static float x[R * N];
+            memcpy(x, a, sizeof x);
+            nn_softmax_rows(a, N, R, N, causal);
+            double worst = 0;
+            for (int i = 0; i < R; i++) {
+                int m = causal && i + 1 < N ? i + 1 : N;
+                double mx = -INFINITY, s = 0;
+                for (int j = 0; j < m; j++) mx = fmax(mx, x[i * N + j]);
+                /* x - max rounded to float as the kernel does: exact softmax of those differences */
+                for (int j = 0; j < m; j++) s += exp((double)(float)(x[i * N + j] - (float)mx));
+                for (int j = 0; j < m; j++) {
+                    double p = exp((double)(float)(x[i * N + j] - (float)mx)) / s;
+                    worst = fmax(worst, fabs(a[i * N + j] - p) / fmax(p, 1e-30));
+                }
+                for (int j = m; j < N; j++) CHECK(a[i * N + j] == 0);
+            }
+            if (!(worst <= 4e-7)) t_fail(__FILE__, __LINE__, "softmax level %d: %.3g relative", level, worst);
+        }
+        float e[2 * 5] = {3, 3, 3, 3, 3, 1, NAN, 2, 0, -1};
+        nn_softmax_rows(e, 5, 2, 5, 0);
+        for (int j = 0; j < 5; j++) CHECK(e[j] == 0.2f && isnan(e[5 + j]));
+    }
+    nn_simd_use(nn_simd_max());
+}
+
 static void test_variants(void)
 {
     for (int level = 1; level <= nn_simd_max(); level++) variant_matches_base(level);
@@ -168,6 +222,8 @@ int main(void)
         t_run(name[2], test_position_independent);
     }
     nn_simd_use(nn_simd_max());
-    t_run("nn math: every simd variant gives the baseline's bits (maps, LSTM and GRU steps); an LSTM step by hand", test_variants);
+    t_run("nn math: every simd variant gives the baseline's bits (maps, LSTM and GRU steps, softmax); an LSTM step by hand",
+          test_variants);
+    t_run("nn math: softmax rows within 4e-7 of the definition, causal zeros, NaN rows, at every variant", test_softmax);
     return t_done();
 }
