@@ -376,6 +376,7 @@ static void layout(nn_model *m, int B, arena *A, arena *Z, arena *S)
             tr->dcy2p = take(Z, (size_t)B * tr->T3 * H);
             size_t n1 = (size_t)B * tr->T1 * c->F * K, n2 = (size_t)B * tr->T3 * H * K;
             tr->dcol = take(S, n1 > n2 ? n1 : n2);
+            tr->cwp = take(S, 2 * H * (c->F > (int)H ? (size_t)c->F : H) * K);
         } else {
             size_t FF = tr->FF;
             tr->x0 = take(A, BT * H), tr->dx0 = take(Z, BT * H);
@@ -482,11 +483,12 @@ static void tcn_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
 static void cnn_forward(nn_model *m, nn_trunk *tr, const float *x, int B)
 {
     const int T = m->cfg.T, F = m->cfg.F, H = m->cfg.H, K = tr->K;
-    conv1d_forward(tr->cy1, tr->ccol1, x, P(m, tr->conv1.w), P(m, tr->conv1.b), B, T, F, H, K, 1, K / 2, tr->T1);
+    conv1d_forward(tr->cy1, tr->ccol1, tr->cwp, x, P(m, tr->conv1.w), P(m, tr->conv1.b), B, T, F, H, K, 1, K / 2,
+                   tr->T1);
     relu_forward(tr->cy1, tr->cy1, (long)B * tr->T1 * H);
     maxpool_forward(tr->cp, tr->carg, tr->cy1, B, tr->T1, H);
-    conv1d_forward(tr->cy2, tr->ccol2, tr->cp, P(m, tr->conv2.w), P(m, tr->conv2.b), B, tr->T2, H, H, K, 1, K / 2,
-                   tr->T3);
+    conv1d_forward(tr->cy2, tr->ccol2, tr->cwp, tr->cp, P(m, tr->conv2.w), P(m, tr->conv2.b), B, tr->T2, H, H, K, 1,
+                   K / 2, tr->T3);
     relu_forward(tr->cy2, tr->cy2, (long)B * tr->T3 * H);
     meantime_forward(tr->feat, tr->cy2, B, tr->T3, H);
 }
@@ -636,11 +638,11 @@ static void cnn_backward(nn_model *m, nn_trunk *tr, const float *x, int B)
     const int T = m->cfg.T, F = m->cfg.F, H = m->cfg.H, K = tr->K;
     meantime_backward(tr->dcy2, tr->dfeat, B, tr->T3, H);
     relu_backward(tr->dcy2p, tr->dcy2, tr->cy2, (long)B * tr->T3 * H);
-    conv1d_backward(tr->dcp, G(m, tr->conv2.w), G(m, tr->conv2.b), tr->dcol, tr->dcy2p, tr->ccol2, tr->cp,
+    conv1d_backward(tr->dcp, G(m, tr->conv2.w), G(m, tr->conv2.b), tr->dcol, tr->cwp, tr->dcy2p, tr->ccol2, tr->cp,
                     P(m, tr->conv2.w), B, tr->T2, H, H, K, 1, K / 2, tr->T3);
     maxpool_backward(tr->dcy1, tr->dcp, tr->carg, B, tr->T1, H);
     relu_backward(tr->dcy1p, tr->dcy1, tr->cy1, (long)B * tr->T1 * H);
-    conv1d_backward(NULL, G(m, tr->conv1.w), G(m, tr->conv1.b), tr->dcol, tr->dcy1p, tr->ccol1, x,
+    conv1d_backward(NULL, G(m, tr->conv1.w), G(m, tr->conv1.b), tr->dcol, tr->cwp, tr->dcy1p, tr->ccol1, x,
                     P(m, tr->conv1.w), B, T, F, H, K, 1, K / 2, tr->T1);
 }
 

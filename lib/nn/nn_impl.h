@@ -76,6 +76,7 @@ typedef struct {
     float *feat, *dfeat; /* (B,H) the branch's output */
     float *gh, *dg1, *dg2, *dc, *dcol, *datt; /* scratch */
     float *wt;            /* scratch (H,G): the RNN's w_hh transposed */
+    float *cwp;           /* scratch (2,H,K,max(F,H)): a CNN weight with its axes swapped */
 } nn_trunk;
 
 struct nn_model {

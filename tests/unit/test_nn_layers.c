@@ -216,7 +216,8 @@ static int cv_B = 2, cv_T = 7, cv_C = 3, cv_O = 4, cv_K, cv_dil, cv_padl, cv_To;
 static double *cv_in, *cv_w, *cv_b, *cv_out, *cv_col, *cv_R;
 static double conv_loss(void)
 {
-    conv1d_forward_d(cv_out, cv_col, cv_in, cv_w, cv_b, cv_B, cv_T, cv_C, cv_O, cv_K, cv_dil, cv_padl, cv_To);
+    static double wp[2 * 4 * 3 * 5];
+    conv1d_forward_d(cv_out, cv_col, wp, cv_in, cv_w, cv_b, cv_B, cv_T, cv_C, cv_O, cv_K, cv_dil, cv_padl, cv_To);
     return dot(cv_out, cv_R, (long)cv_B * cv_To * cv_O);
 }
 /* Direct definition of the convolution, independent of im2col. */
@@ -243,20 +244,23 @@ static void conv_case(int K, int dil, int padl, int padr)
     for (int b = 0; b < cv_B; b++)
         for (int t = 0; t < cv_To; t++)
             for (int o = 0; o < cv_O; o++) CHECK_NEAR(cv_out[((long)b * cv_To + t) * cv_O + o], conv_direct(b, t, o), 1e-12);
-    conv1d_backward_d(din, dw, db, dcol, cv_R, cv_col, cv_in, cv_w, cv_B, cv_T, cv_C, cv_O, K, dil, padl, cv_To);
+    double *wp = zeros(2 * nw);
+    float *fwp = zerosf(2 * nw);
+    conv1d_backward_d(din, dw, db, dcol, wp, cv_R, cv_col, cv_in, cv_w, cv_B, cv_T, cv_C, cv_O, K, dil, padl, cv_To);
     gradcheck("conv in", cv_in, din, nin, conv_loss);
     gradcheck("conv w", cv_w, dw, nw, conv_loss);
     gradcheck("conv b", cv_b, db, cv_O, conv_loss);
     float *fin = tof(cv_in, nin), *fw = tof(cv_w, nw), *fb = tof(cv_b, cv_O), *fR = tof(cv_R, nout);
     float *fo = zerosf(nout), *fcol = plain ? NULL : zerosf(ncol), *fdcol = plain ? NULL : zerosf(ncol);
     float *fdin = zerosf(nin), *fdw = zerosf(nw), *fdb = zerosf(cv_O);
-    conv1d_forward(fo, fcol, fin, fw, fb, cv_B, cv_T, cv_C, cv_O, K, dil, padl, cv_To);
-    conv1d_backward(fdin, fdw, fdb, fdcol, fR, fcol, fin, fw, cv_B, cv_T, cv_C, cv_O, K, dil, padl, cv_To);
+    conv1d_forward(fo, fcol, fwp, fin, fw, fb, cv_B, cv_T, cv_C, cv_O, K, dil, padl, cv_To);
+    conv1d_backward(fdin, fdw, fdb, fdcol, fwp, fR, fcol, fin, fw, cv_B, cv_T, cv_C, cv_O, K, dil, padl, cv_To);
     same_f("conv out", fo, cv_out, nout);
     same_f("conv din", fdin, din, nin);
     same_f("conv dw", fdw, dw, nw);
     free(cv_in), free(cv_w), free(cv_b), free(cv_out), free(cv_R), free(cv_col), free(din), free(dw), free(db), free(dcol);
     free(fin), free(fw), free(fb), free(fR), free(fo), free(fcol), free(fdcol), free(fdin), free(fdw), free(fdb);
+    free(wp), free(fwp);
 }
 static void test_conv1d(void)
 {
@@ -277,7 +281,8 @@ static void test_conv1d_steps(void)
     enum { SB = 2, ST = 20, SC = 3, SO = 4, SK = 3, SD = 2, SPAD = (SK - 1) * SD, SSI = 2, SNI = 9, SSO = 4, SNO = 3 };
     long nin = SB * ST * SC, nw = SO * SC * SK, nout = SB * ST * SO;
     double *in = rnd(nin, 1), *w = rnd(nw, 1), *b = rnd(SO, 1), *out = zeros(nout), *col = zeros(nout * SC * SK);
-    conv1d_forward_d(out, col, in, w, b, SB, ST, SC, SO, SK, SD, SPAD, ST);
+    double *wp = zeros(2 * nw);
+    conv1d_forward_d(out, col, wp, in, w, b, SB, ST, SC, SO, SK, SD, SPAD, ST);
     /* the input at steps 19, 17, ..., 3 and dout at steps 19, 15, 11 */
     double *sin_ = zeros(SB * SNI * SC), *sout = zeros(SB * SNO * SO), *scol = zeros(SB * SNO * SC * SK);
     double *R = rnd(SB * SNO * SO, 1), *Rfull = zeros(nout);
@@ -299,7 +304,7 @@ static void test_conv1d_steps(void)
     CHECK_NEAR(worst, 0, 1e-12);
     double *din = zeros(nin), *dw = zeros(nw), *db = zeros(SO), *dcol = zeros(nout * SC * SK);
     double *sdin = zeros(SB * SNI * SC), *sdw = zeros(nw), *sdb = zeros(SO), *sdcol = zeros(SB * SNO * SC * SK);
-    conv1d_backward_d(din, dw, db, dcol, Rfull, col, in, w, SB, ST, SC, SO, SK, SD, SPAD, ST);
+    conv1d_backward_d(din, dw, db, dcol, wp, Rfull, col, in, w, SB, ST, SC, SO, SK, SD, SPAD, ST);
     conv1d_steps_backward_d(sdin, sdw, sdb, sdcol, R, scol, w, SB, ST, SC, SO, SK, SD, SPAD, SSI, SNI, SSO, SNO);
     worst = 0;
     for (long i = 0; i < nw; i++) worst = fmax(worst, fabs(sdw[i] - dw[i]));
@@ -328,7 +333,7 @@ static void test_conv1d_steps(void)
     same_f("conv steps din", fdin, sdin, SB * SNI * SC);
     same_f("conv steps dw", fdw, sdw, nw);
     free(in), free(w), free(b), free(out), free(col), free(sin_), free(sout), free(scol), free(R), free(Rfull);
-    free(din), free(dw), free(db), free(dcol), free(sdin), free(sdw), free(sdb), free(sdcol);
+    free(din), free(dw), free(db), free(dcol), free(sdin), free(sdw), free(sdb), free(sdcol), free(wp);
     free(fin), free(fw), free(fb), free(fR), free(fo), free(fcol), free(fdcol), free(fdin), free(fdw), free(fdb);
 }
 
