@@ -68,10 +68,11 @@ static inline void nn_softmax_row_d(double *row, int n)
  * was 40% of the LSTM step).
  *
  * exp: x clamped to [-87, 88] (a NaN is passed through), n = round(x log2 e),
- * r = x - n ln2 (ln2 split in two so the product is exact), e^r by its Taylor
- * series to r^7 (|r| <= ln2/2: truncation 5e-9 relative), times 2^n built in
- * the exponent bits. Measured within 1.2 ulp of exp over [-87, 88]; below -87
- * it gives e^-87 (1.6e-38) instead of a smaller number, above 88 e^88
+ * r = x - n ln2 (ln2 split in two), e^r by its Taylor series to r^7 (|r| <=
+ * ln2/2: truncation 5e-9 relative) in Horner's form, every step a fused
+ * multiply-add, times 2^n built in the exponent bits. Measured within 0.9
+ * ulp of exp over [-87, 88] (1.2 with separate multiplies and adds); below
+ * -87 it gives e^-87 (1.6e-38) instead of a smaller number, above 88 e^88
  * instead of inf.
  * sigmoid x = 1/(1+e^-x): within 2 ulp, and 1e-38 absolute for x < -87.
  * tanh x = 2 sigmoid(2x) - 1: within 2.4e-7 absolute (twice sigmoid's 2 ulp

@@ -4,11 +4,13 @@
  * AVX-512, for AVX2 and for the baseline (SSE2 on x86-64). The widest one the
  * CPU has is chosen at start-up.
  *
- * Every lane does the same IEEE operations in the same order in all three
- * (no fused multiply-add: the build is ISO C, where GCC does not contract
- * a*b+c, and the AVX2 variant does not enable FMA), so the results are the
- * same bit for bit whichever variant runs; test_nn_math checks that on
- * every variant the CPU has.
+ * Every lane does the same IEEE operations in the same order in all three:
+ * the exp polynomial's fused multiply-adds are explicit (the FMA
+ * instructions; fmaf, also exact, in the baseline), and the build is ISO C,
+ * where GCC does not contract other a*b+c into FMA. So the results are the
+ * same bit for bit whichever variant runs; test_nn_math checks that on every
+ * variant the CPU has. AVX2 is used only with FMA (every AVX2 processor since
+ * 2013 has both).
  *
  * The float build of the layers calls these; the double build (the tests'
  * reference) keeps its plain loops over libm.

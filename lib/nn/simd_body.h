@@ -26,25 +26,27 @@ static inline __attribute__((always_inline)) vf SIMD_FN(sel)(vi m, vf a, vf b)
     return (vf)((m & (vi)a) | (~m & (vi)b));
 }
 
-/* exp (see nn_real.h for the method and accuracy). n = round(x log2 e) by
- * adding and subtracting 1.5 * 2^23, which rounds to the nearest integer
- * (ties to even) for |x log2 e| < 2^22, as cvtps2dq does. */
+/* exp (see nn_real.h for the method and accuracy), with fused multiply-adds
+ * (VFMA: a*b + c rounded once). n = round(x log2 e) by adding and
+ * subtracting 1.5 * 2^23, which rounds to the nearest integer (ties to even)
+ * for |x log2 e| < 2^22. */
 static inline __attribute__((always_inline)) vf SIMD_FN(vexp)(vf x)
 {
     const vf lo = VSET(-87.0f), hi = VSET(88.0f), magic = VSET(12582912.0f);
     vf xc = SIMD_FN(sel)(x > lo, x, lo); /* a NaN becomes -87 here and is put back at the end */
     xc = SIMD_FN(sel)(xc < hi, xc, hi);
-    vf n = (xc * 1.44269504088896341f + magic) - magic;
+    vf n = VFMA(xc, VSET(1.44269504088896341f), magic) - magic;
     vi ni = __builtin_convertvector(n, vi);
-    vf r = (xc - n * 0.693145751953125f) - n * 1.42860682030941723212e-6f;
+    vf r = VFMA(n, VSET(-0.693145751953125f), xc);
+    r = VFMA(n, VSET(-1.42860682030941723212e-6f), r);
     vf p = VSET(1.0f / 5040);
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    p = VFMA(p, r, VSET(1.0f / 720));
+    p = VFMA(p, r, VSET(1.0f / 120));
+    p = VFMA(p, r, VSET(1.0f / 24));
+    p = VFMA(p, r, VSET(1.0f / 6));
+    p = VFMA(p, r, VSET(0.5f));
+    p = VFMA(p, r, VSET(1.0f));
+    p = VFMA(p, r, VSET(1.0f));
     vf y = p * (vf)((ni + 127) << 23);
     return SIMD_FN(sel)(x != x, x, y);
 }
