@@ -17,9 +17,11 @@
  * OpenBLAS runs every product at one thread inside lib/nn's entry points: our
  * threads are the parallelism, and OpenBLAS's own threading of these small
  * products only costs (a single LSTM window: 402 us at 2 threads, 214 at 1).
- * Concurrent single-threaded sgemm/sgemv calls from our threads are safe with
- * OpenBLAS 0.3.21 (its buffers are taken under a lock); test_nn_parallel
- * checks that their results are those of serial calls. */
+ * Single-threaded OpenBLAS called from several threads of the program is
+ * what OpenBLAS's usage notes prescribe for threaded programs; its work
+ * buffers come from a pool of 2 x MAX_THREADS (128 in Debian's 0.3.21 pthread
+ * build), more than NN_MAX_PARTS. test_nn_parallel checks that concurrent
+ * products give the serial results; ThreadSanitizer finds no race in this file. */
 #include "nn/nn_impl.h"
 
 #include <math.h>
@@ -56,7 +58,7 @@ typedef struct {
     const float *cw;      /* (C) or NULL */
     int B;
     double den;           /* train: the whole batch's weight sum */
-    rng_t *rng;           /* train: the part's dropout stream (NULL without dropout) */
+    rng_t *rng;           /* train: dropout's stream (the step's, or the part's own when split) */
     float *logits;        /* predict: (B,C) the part's output rows */
     double loss, dp;      /* out: the part's weighted mean loss and its weight sum */
 } part_job;
