@@ -81,19 +81,25 @@ void FN(conv1d_backward)(real *din,        /* (B,T,C) or NULL */
             for (int k = 0; k < K; k++) dw[((long)o * C + c) * K + k] += dwp[((long)o * K + k) * C + c];
     if (!din) return;
     FN(conv_swap_kc)(wp, w, O, C, K);
-    GEMM(0, 0, B * To, CK, O, 1, dout, O, wp, CK, 0, dcol, CK); /* dcol = dout wp */
-    /* col2im: add each input row's K copies back to the step it was read from */
-    for (int bb = 0; bb < B; bb++)
-        for (int t = 0; t < To; t++) {
-            const real *row = dcol + ((long)bb * To + t) * CK;
-            for (int k = 0; k < K; k++) {
-                int s = t + k * dil - padl;
-                if (s < 0 || s >= T) continue;
-                real *dx = din + ((long)bb * T + s) * C;
-                const real *r = row + (long)k * C;
-                for (int c = 0; c < C; c++) dx[c] += r[c];
+    /* nb sequences at a time, so that their dcol (which BLAS zeroes, then
+     * fills, then col2im reads) stays in the cache: 64K floats */
+    const int nb = (long)To * CK >= 65536 ? 1 : (int)(65536 / ((long)To * CK));
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        const int n = B - b0 < nb ? B - b0 : nb;
+        GEMM(0, 0, n * To, CK, O, 1, dout + (long)b0 * To * O, O, wp, CK, 0, dcol, CK); /* dcol = dout wp */
+        /* col2im: add each input row's K copies back to the step it was read from */
+        for (int bb = 0; bb < n; bb++)
+            for (int t = 0; t < To; t++) {
+                const real *row = dcol + ((long)bb * To + t) * CK;
+                for (int k = 0; k < K; k++) {
+                    int s = t + k * dil - padl;
+                    if (s < 0 || s >= T) continue;
+                    real *dx = din + ((long)(b0 + bb) * T + s) * C;
+                    const real *r = row + (long)k * C;
+                    for (int c = 0; c < C; c++) dx[c] += r[c];
+                }
             }
-        }
+    }
 }
 
 /* Time t of element j of a buffer holding n steps at stride s ending at T-1. */

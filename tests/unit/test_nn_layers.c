@@ -268,6 +268,24 @@ static void test_conv1d(void)
     conv_case(5, 1, 2, 2); /* "same", kernel 5 (the CNN) */
     conv_case(1, 1, 0, 0); /* 1x1 downsample, no im2col */
     conv_case(4, 1, 2, 2); /* even kernel: one more output step than input */
+    /* a batch whose col2im runs in several blocks of sequences (16 a block
+     * here): the float build against the double one */
+    enum { B = 37, T = 40, C = 20, O = 8, K = 5, PAD = 2 };
+    long nin = (long)B * T * C, nw = (long)O * C * K, nout = (long)B * T * O, ncol = nin * K;
+    double *in = rnd(nin, 1), *w = rnd(nw, 1), *b = rnd(O, 1), *out = zeros(nout), *col = zeros(ncol), *R = rnd(nout, 1);
+    double *din = zeros(nin), *dw = zeros(nw), *db = zeros(O), *dcol = zeros(ncol), *wp = zeros(2 * nw);
+    conv1d_forward_d(out, col, wp, in, w, b, B, T, C, O, K, 1, PAD, T);
+    conv1d_backward_d(din, dw, db, dcol, wp, R, col, in, w, B, T, C, O, K, 1, PAD, T);
+    float *fin = tof(in, nin), *fw = tof(w, nw), *fb = tof(b, O), *fR = tof(R, nout), *fo = zerosf(nout);
+    float *fcol = zerosf(ncol), *fdcol = zerosf(ncol), *fdin = zerosf(nin), *fdw = zerosf(nw), *fdb = zerosf(O);
+    float *fwp = zerosf(2 * nw);
+    conv1d_forward(fo, fcol, fwp, fin, fw, fb, B, T, C, O, K, 1, PAD, T);
+    conv1d_backward(fdin, fdw, fdb, fdcol, fwp, fR, fcol, fin, fw, B, T, C, O, K, 1, PAD, T);
+    same_f("conv blocks out", fo, out, nout);
+    same_f("conv blocks din", fdin, din, nin);
+    same_f("conv blocks dw", fdw, dw, nw);
+    free(in), free(w), free(b), free(out), free(col), free(R), free(din), free(dw), free(db), free(dcol), free(wp);
+    free(fin), free(fw), free(fb), free(fR), free(fo), free(fcol), free(fdcol), free(fdin), free(fdw), free(fdb), free(fwp);
 }
 
 /* ---- Conv1d at some steps only (the TCN's receptive cone) ----
@@ -635,7 +653,8 @@ int main(void)
     t_run("nn layers: linear gradients match finite differences; float build matches", test_linear);
     t_run("nn layers: relu, gelu, dropout gradients match finite differences", test_elementwise);
     t_run("nn layers: residual add and concatenation gradients", test_residual_concat);
-    t_run("nn layers: conv1d (causal dilated, same, 1x1, even kernel) matches its definition and gradients", test_conv1d);
+    t_run("nn layers: conv1d (causal dilated, same, 1x1, even kernel) matches its definition and gradients; a batch in "
+          "several col2im blocks", test_conv1d);
     t_run("nn layers: conv1d at strided output steps from strided input steps equals the full conv's rows and gradients",
           test_conv1d_steps);
     t_run("nn layers: max-pool, mean and last step over time gradients", test_pool);
