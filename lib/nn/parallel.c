@@ -244,9 +244,9 @@ void nn_set_threads(nn_model *m, int n)
 /* Parts for a batch of B: at most one a thread (the model's nn_set_threads
  * count, else `threads`, OpenBLAS's count on entry), at most one a row, each
  * of at least NN_PAR_PART_FLOP of work (or of m->par_min_rows rows when
- * set). Sets up (once per batch shape) the replicas
- * and their arenas, and the model's own arenas, for the longest part, and
- * fills jobs[p] with model, rows and count of part p. Returns P. */
+ * set). Sets up the replicas and their arenas, and the model's own arenas,
+ * for the longest part (once per batch shape: they only grow), and fills
+ * jobs[p] with the model, rows and row count of part p. Returns P. */
 static int split(nn_model *m, int B, int threads, const float *x, const int *y, part_job *jobs)
 {
     const long TF = (long)m->cfg.T * m->cfg.F;
