@@ -13,10 +13,28 @@
 #ifndef KML_TA_DTOA_H
 #define KML_TA_DTOA_H
 
+#include <stdint.h>
+
 int ta_fmt_double(char *buf, double x);
 /* Each of x[0..n-1] as ',' and its text, one after the other from p (a CSV
  * row's fields after the first); returns the end. Needs 16 + 25 n bytes at p
  * (the last text may use scratch past its end); no terminating NUL. */
 char *ta_fmt_doubles(char *p, const double *x, int n);
+
+/* A column that takes few distinct values (the time of day, the weekday) is
+ * printed through a memo of the texts of its recent values, keyed by the
+ * double's bits: the same text as ta_fmt_double, without redoing it.
+ * Zero-initialise (or ta_fmt_memo_init) before use. */
+typedef struct {
+    struct {
+        uint64_t bits;
+        int len;       /* 0: empty */
+        char text[44]; /* ',' and the text (and fmt scratch past it: 40 bytes) */
+    } e[64];
+} ta_fmt_memo;
+void ta_fmt_memo_init(ta_fmt_memo *m);
+/* ',' and x's text at p, as ta_fmt_doubles(p, &x, 1) writes them; returns
+ * the end. Needs 40 bytes at p. */
+char *ta_fmt_memo_double(ta_fmt_memo *m, char *p, double x);
 
 #endif

@@ -43,6 +43,7 @@ typedef struct {
     int lookback;   /* bars consumed before the first value (TA-Lib's lookback) */
     int warmup;     /* further bars withheld so the start is forgotten (recursive ones) */
     int in_default; /* part of the default set */
+    int few_values; /* takes a few values again and again (time of day, weekday) */
 } feat_info;
 
 /* The relative decay of a recursive average's start that the warm-up

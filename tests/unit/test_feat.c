@@ -107,6 +107,41 @@ static void a_long_gap_restarts_as_a_fresh_start(void)
     CHECK_EQ_INT(st.restarts, 1);
 }
 
+/* Windowed features (no warm-up) are started only lw bars before a
+ * segment's first row, where lw is the longest windowed lookback: alone
+ * (first row = their own lookback) they run from the segment's first bar,
+ * beside ema_ratio_50 (first row 798) from bar 798 - lw. Every one must give
+ * the same values either way, in both segments of a walk with a restart. */
+static void windowed_features_started_late_give_the_same_values(void)
+{
+    static feat_bar b[2400];
+    walk(b, 2400, 1700000000, 11);
+    for (long i = 1100; i < 2400; i++) b[i].time += 5 * 3600; /* a restart after bar 1099 */
+    feat_opts o;
+    feat_opts_default(&o);
+    o.interval = 3600;
+    static rows alone, late;
+    int tested = 0;
+    for (int id = 0; id < F_COUNT; id++) {
+        if (feat_info_of(id)->warmup != 0) continue;
+        o.nsel = 1;
+        o.sel[0] = id;
+        run(b, 2400, &o, &alone);
+        o.nsel = 2;
+        o.sel[1] = feat_find("ema_ratio_50");
+        run(b, 2400, &o, &late);
+        CHECK(late.n == (1100 - 798) + (1300 - 798) && alone.n > late.n);
+        long k = 0, same = 0;
+        for (long i = 0; i < late.n; i++) {
+            while (k < alone.n && alone.index[k] < late.index[i]) k++;
+            same += k < alone.n && alone.index[k] == late.index[i] && !memcmp(&alone.f[k][0], &late.f[i][0], sizeof(double));
+        }
+        if (same != late.n) t_fail(__FILE__, __LINE__, "%s: %ld of %ld rows differ when started late", feat_info_of(id)->name, late.n - same, late.n);
+        tested++;
+    }
+    CHECK(tested >= 25);
+}
+
 static void a_short_gap_is_bridged_or_filled(void)
 {
     static feat_bar b[1200], c[1200], d[1202];
@@ -487,6 +522,7 @@ int main(void)
 {
     t_run("a gap longer than --max-gap restarts exactly like a fresh start", a_long_gap_restarts_as_a_fresh_start);
     t_run("park_4: first row at bar 3 of each segment, the formula over the last 4 bars", park_4_starts_at_bar_3_of_each_segment);
+    t_run("windowed features started just before the first row give the same values", windowed_features_started_late_give_the_same_values);
     t_run("a gap up to --max-gap is bridged, or filled with explicit flat bars", a_short_gap_is_bridged_or_filled);
     t_run("off-grid and out-of-order bars are refused", off_grid_and_disorder_are_reported);
     t_run("labels: forward return, class against the fee, rows past the end dropped",

@@ -384,9 +384,13 @@ static void fast_printing_round_trips(void)
 #define TA_DTOA_PORTABLE
 #define ta_fmt_double portable_fmt_double
 #define ta_fmt_doubles portable_fmt_doubles
+#define ta_fmt_memo_init portable_fmt_memo_init
+#define ta_fmt_memo_double portable_fmt_memo_double
 #include "ta/dtoa.c"
 #undef ta_fmt_double
 #undef ta_fmt_doubles
+#undef ta_fmt_memo_init
+#undef ta_fmt_memo_double
 
 static void portable_printing_and_rows_agree(void)
 {
@@ -414,6 +418,30 @@ static void portable_printing_and_rows_agree(void)
     }
 }
 
+/* The memo of a column's texts against ta_fmt_double: few values again and
+ * again (every hit after the first), many values (collisions overwrite
+ * entries), and values whose bits differ in one place (the same slot must
+ * never hand out a neighbour's text). */
+static void memo_printing_equals_fmt_double(void)
+{
+    ta_fmt_memo m;
+    ta_fmt_memo_init(&m);
+    char got[64], want[64];
+    long bad = 0;
+    for (long i = 0; i < 400000; i++) {
+        double x;
+        if (i % 4 == 0) x = sin(2 * M_PI * (double)(i % 24) / 24); /* the hour's 24 values */
+        else if (i % 4 == 1) x = sample(i); /* everything the printer's tests sample */
+        else if (i % 4 == 2) x = nextafter(sample(i / 8), (i / 4) % 2 ? INFINITY : -INFINITY);
+        else x = -cos(2 * M_PI * (double)(i % 7) / 7);
+        want[0] = ',';
+        int lw = 1 + ta_fmt_double(want + 1, x);
+        char *end = ta_fmt_memo_double(&m, got, x);
+        if ((end - got != lw || memcmp(got, want, (size_t)lw)) && bad++ < 5)
+            t_fail(__FILE__, __LINE__, "%a: memo wrote \"%.*s\", expected \"%.*s\"", x, (int)(end - got), got, lw, want);
+    }
+}
+
 int main(void)
 {
     t_run("indicators match the reference table: first row and values", indicators_match_the_table);
@@ -425,6 +453,7 @@ int main(void)
     t_run("ring statistics depend only on the window's values", ring_statistics_are_order_independent_of_the_start);
     t_run("ta_fmt_double writes exactly fmt_double's text", fast_printing_equals_fmt_double);
     t_run("ta_fmt_double's text reads back as the same double", fast_printing_round_trips);
+    t_run("a column's memo of texts writes ta_fmt_double's text", memo_printing_equals_fmt_double);
     t_run("portable and SSE2 digit code agree; a row equals its fields", portable_printing_and_rows_agree);
     return t_done();
 }

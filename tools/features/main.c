@@ -115,7 +115,30 @@ typedef struct {
     char *buf;
     size_t cap, len; /* len bytes waiting; cap >= OUT_BLOCK + one row */
     size_t rowmax;   /* bound on one row's bytes, scratch included */
+    /* The feature columns as runs printed in one ta_fmt_doubles() call,
+     * and the columns with few values (hour_sin, ...) printed through a
+     * memo of their texts: a run of len columns from start, memo[start]
+     * for a memo column (len 0). */
+    int nrun;
+    struct { int start, len; } run[F_COUNT];
+    ta_fmt_memo *memo; /* (nf) */
 } writer;
+
+static void writer_runs(writer *w, const feat_opts *o)
+{
+    w->memo = xcalloc((size_t)w->nf, sizeof *w->memo);
+    w->nrun = 0;
+    for (int i = 0; i < w->nf; i++) {
+        if (feat_info_of(o->sel[i])->few_values) {
+            ta_fmt_memo_init(&w->memo[i]);
+            w->run[w->nrun].start = i, w->run[w->nrun++].len = 0;
+        } else if (w->nrun > 0 && w->run[w->nrun - 1].len > 0) {
+            w->run[w->nrun - 1].len++;
+        } else {
+            w->run[w->nrun].start = i, w->run[w->nrun++].len = 1;
+        }
+    }
+}
 
 static void writer_flush(writer *w)
 {
@@ -162,7 +185,10 @@ static void emit(void *ctx, const feat_row *r)
     p += put_int(p, r->time);
     *p++ = ',';
     p += ta_fmt_double(p, r->close);
-    p = ta_fmt_doubles(p, r->f, w->nf);
+    for (int k = 0; k < w->nrun; k++) {
+        int j = w->run[k].start;
+        p = w->run[k].len ? ta_fmt_doubles(p, r->f + j, w->run[k].len) : ta_fmt_memo_double(&w->memo[j], p, r->f[j]);
+    }
     p = ta_fmt_doubles(p, r->y, w->ny);
     *p++ = '\n';
     w->len = (size_t)(p - w->buf);
@@ -207,10 +233,11 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
         o->interval = candles_infer_interval(t, nhead);
         free(t);
     }
-    writer w = {stdout, o->nsel, feat_nlabels(o), NULL, 0, 0, 0};
+    writer w = {.f = stdout, .nf = o->nsel, .ny = feat_nlabels(o)};
     w.rowmax = 32 * (size_t)(2 + w.nf + w.ny) + 64; /* ta_fmt_double may use 40 bytes */
     w.cap = OUT_BLOCK + w.rowmax;
     w.buf = xmalloc(w.cap);
+    writer_runs(&w, o);
     pending_out = &w;
     atexit(flush_pending_out);
     write_header(&w, o);
@@ -230,6 +257,7 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
     feat_free(e);
     csv_close(r);
     free(w.buf);
+    free(w.memo);
 }
 
 int main(int argc, char **argv)
