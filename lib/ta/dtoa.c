@@ -474,3 +474,25 @@ char *ta_fmt_memo_double(ta_fmt_memo *m, char *p, double x)
     memcpy(p, m->e[i].text, 32); /* the text is at most 25 bytes */
     return p + m->e[i].len;
 }
+
+/* Two digits a step from a table of "00".."99", written from the end. */
+int ta_fmt_int(char *b, int64_t v)
+{
+    static const char d2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+    char t[24];
+    int k = 24, n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        k -= 2;
+        memcpy(t + k, d2 + 2 * r, 2);
+    }
+    if (u >= 10) k -= 2, memcpy(t + k, d2 + 2 * u, 2);
+    else t[--k] = (char)('0' + u);
+    if (v < 0) b[n++] = '-';
+    memcpy(b + n, t + k, (size_t)(24 - k));
+    return n + 24 - k;
+}

@@ -21,6 +21,10 @@ int ta_fmt_double(char *buf, double x);
  * (the last text may use scratch past its end); no terminating NUL. */
 char *ta_fmt_doubles(char *p, const double *x, int n);
 
+/* The decimal text of v (printf's "%lld"), no NUL; buf needs 20 bytes.
+ * Returns the length. */
+int ta_fmt_int(char *buf, int64_t v);
+
 /* A column that takes few distinct values (the time of day, the weekday) is
  * printed through a memo of the texts of its recent values, keyed by the
  * double's bits: the same text as ta_fmt_double, without redoing it.

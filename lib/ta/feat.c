@@ -204,7 +204,13 @@ struct feat_engine {
     feat_emit_fn emit;
     void *ctx;
     feat_stats st;
-    int need[F_COUNT];    /* must be defined for a row */
+    /* need and def as bytes (0 or 1), padded to whole 64-bit words, so
+     * that "every needed feature defined" is a few word operations */
+#define FLAG_WORDS ((F_COUNT + 7) / 8)
+    unsigned char need[8 * FLAG_WORDS]; /* must be defined for a row */
+    /* the selected features as runs of consecutive ids: row[k] = v[sel[k]] by a few copies */
+    int nruns;
+    struct { int from, len; } runs[F_COUNT];
     /* indicators */
     ta_ring closes;       /* last 25 closes, for returns */
     ta_stddev rv12, rv24, rv72;
@@ -230,7 +236,7 @@ struct feat_engine {
     struct { int64_t sod; double s, c; } hour[1440];
     int last_dow;
     double dow_sin, dow_cos;
-    int def[F_COUNT];
+    unsigned char def[8 * FLAG_WORDS];
     /* segment */
     long segbar;          /* bars seen in the segment */
     long first_row;       /* segbar of a segment's first row: max lookback + warm-up over need */
@@ -303,6 +309,12 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
         if (e->need[i]) need_ids[nneed++] = i;
     }
     e->first_row = feat_first_row(need_ids, nneed);
+    for (int i = 0; i < o->nsel; i++) {
+        if (e->nruns > 0 && e->runs[e->nruns - 1].from + e->runs[e->nruns - 1].len == o->sel[i])
+            e->runs[e->nruns - 1].len++;
+        else
+            e->runs[e->nruns].from = o->sel[i], e->runs[e->nruns++].len = 1;
+    }
     e->win_from = e->first_row > lw ? e->first_row - lw : 0;
     ta_ring_init(&e->closes, 25);
     ta_stddev_init(&e->rv12, 12, 1);
@@ -423,7 +435,7 @@ feat_engine *feat_clone(const feat_engine *src, feat_emit_fn emit, void *ctx)
 static void compute(feat_engine *e, const feat_bar *b)
 {
     double *v = e->v;
-    int *def = e->def;
+    unsigned char *def = e->def;
     memset(def, 0, sizeof e->def);
     double c = b->close, x, y, z;
 
@@ -511,6 +523,15 @@ static void compute(feat_engine *e, const feat_bar *b)
     def[F_HOUR_SIN] = def[F_HOUR_COS] = def[F_DOW_SIN] = def[F_DOW_COS] = 1;
 }
 
+/* The selected features of the current bar, in output order: f[i] = v[sel[i]]. */
+static void row_values(const feat_engine *e, double *f)
+{
+    for (int k = 0; k < e->nruns; k++) {
+        memcpy(f, e->v + e->runs[k].from, (size_t)e->runs[k].len * sizeof *f);
+        f += e->runs[k].len;
+    }
+}
+
 static void emit_row(feat_engine *e, int64_t time, long index, double close, const double *f, const double *y)
 {
     feat_row r = {time, index, close, f, y};
@@ -563,7 +584,7 @@ static void enqueue(feat_engine *e, const feat_bar *b, long index)
     p->lower = b->close * (1 - l);
     p->tb = -1;
     p->tb_bars = 0;
-    for (int i = 0; i < e->o.nsel; i++) p->f[i] = e->v[e->o.sel[i]];
+    row_values(e, p->f);
 }
 
 /* One bar through the engine: real bars may become rows, synthetic ones not. */
@@ -573,8 +594,14 @@ static void step(feat_engine *e, const feat_bar *b, int real, long index)
     compute(e, b);
     e->segbar++;
     if (!real) return;
-    for (int i = 0; i < F_COUNT; i++)
-        if (e->need[i] && !e->def[i]) return;
+    uint64_t missing = 0;
+    for (int k = 0; k < FLAG_WORDS; k++) {
+        uint64_t n, d;
+        memcpy(&n, e->need + 8 * k, 8);
+        memcpy(&d, e->def + 8 * k, 8);
+        missing |= n & ~d;
+    }
+    if (missing) return;
     /* what makes starting the windowed indicators at win_from exact */
     ASSERT(e->segbar > e->first_row);
     if (e->o.labels) {
@@ -582,7 +609,7 @@ static void step(feat_engine *e, const feat_bar *b, int real, long index)
         return;
     }
     double f[F_COUNT];
-    for (int i = 0; i < e->o.nsel; i++) f[i] = e->v[e->o.sel[i]];
+    row_values(e, f);
     emit_row(e, b->time, index, b->close, f, NULL);
 }
 

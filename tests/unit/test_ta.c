@@ -386,11 +386,13 @@ static void fast_printing_round_trips(void)
 #define ta_fmt_doubles portable_fmt_doubles
 #define ta_fmt_memo_init portable_fmt_memo_init
 #define ta_fmt_memo_double portable_fmt_memo_double
+#define ta_fmt_int portable_fmt_int
 #include "ta/dtoa.c"
 #undef ta_fmt_double
 #undef ta_fmt_doubles
 #undef ta_fmt_memo_init
 #undef ta_fmt_memo_double
+#undef ta_fmt_int
 
 static void portable_printing_and_rows_agree(void)
 {
@@ -442,6 +444,31 @@ static void memo_printing_equals_fmt_double(void)
     }
 }
 
+/* ta_fmt_int against printf's %lld: both ends of int64, every length, the
+ * powers of ten and their neighbours, and random values. */
+static void integers_print_as_printf_does(void)
+{
+    long bad = 0;
+    uint64_t seed = 7;
+    for (long i = 0; i < 300000; i++) {
+        int64_t v;
+        if (i < 2) v = i ? INT64_MAX : INT64_MIN;
+        else if (i < 200) {
+            int64_t p = 1;
+            for (int k = 0; k < (i - 2) / 11 && p <= INT64_MAX / 10; k++) p *= 10;
+            v = (p + ((i - 2) % 11) % 3 - 1) * (((i - 2) % 11) > 5 ? -1 : 1);
+        } else {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            v = (int64_t)(seed >> (seed & 63));
+            if (i % 2) v = -v;
+        }
+        char a[32], b[32];
+        int la = snprintf(a, sizeof a, "%lld", (long long)v), lb = ta_fmt_int(b, v);
+        if ((la != lb || memcmp(a, b, (size_t)la)) && bad++ < 5)
+            t_fail(__FILE__, __LINE__, "%s: ta_fmt_int wrote \"%.*s\"", a, lb, b);
+    }
+}
+
 int main(void)
 {
     t_run("indicators match the reference table: first row and values", indicators_match_the_table);
@@ -454,6 +481,7 @@ int main(void)
     t_run("ta_fmt_double writes exactly fmt_double's text", fast_printing_equals_fmt_double);
     t_run("ta_fmt_double's text reads back as the same double", fast_printing_round_trips);
     t_run("a column's memo of texts writes ta_fmt_double's text", memo_printing_equals_fmt_double);
+    t_run("integers print as printf's %lld does", integers_print_as_printf_does);
     t_run("portable and SSE2 digit code agree; a row equals its fields", portable_printing_and_rows_agree);
     return t_done();
 }

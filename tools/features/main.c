@@ -163,26 +163,13 @@ static void write_header(writer *w, const feat_opts *o)
     fputc('\n', w->f);
 }
 
-/* Decimal text of an integer (snprintf's %lld, without its cost). */
-static int put_int(char *b, int64_t v)
-{
-    char t[24];
-    int n = 0, k = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    if (v < 0) b[n++] = '-';
-    do t[k++] = (char)('0' + u % 10), u /= 10;
-    while (u);
-    while (k) b[n++] = t[--k];
-    return n;
-}
-
 /* One row appended to the block: doubles in their shortest round-trip text. */
 static void emit(void *ctx, const feat_row *r)
 {
     writer *w = ctx;
     if (w->cap - w->len < w->rowmax) writer_flush(w);
     char *p = w->buf + w->len;
-    p += put_int(p, r->time);
+    p += ta_fmt_int(p, r->time);
     *p++ = ',';
     p += ta_fmt_double(p, r->close);
     for (int k = 0; k < w->nrun; k++) {
