@@ -331,6 +331,7 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
     ta_mfi_init(&e->mfi, 14);
     ta_roc_init(&e->roc, 10);
     ta_stoch_init(&e->stoch, 14, 3, 3);
+    ASSERT(e->stoch.hl.n == e->willr.hl.n); /* STOCH reads WILLR's 14-bar high and low */
     ta_bbands_init(&e->bb, 20, 2.0);
     ta_macd_init(&e->macd, 12, 26, 9, w_macd);
     ta_ema_init(&e->ema12, 12, w_ema12);
@@ -478,14 +479,21 @@ static void compute(feat_engine *e, const feat_bar *b)
         ta_ring_push(&e->obv, c > pc ? b->volume : c < pc ? -b->volume : 0.0);
         if (e->obv.len == 24) def[F_OBV_Z_24] = ta_zscore_update(&e->obvz, ta_ring_sum(&e->obv, 24), &v[F_OBV_Z_24]);
     }
-    def[F_PARK_4] = ta_parkinson_update(&e->park4, b->high, b->low, &v[F_PARK_4]);
-    def[F_PARK_24] = ta_parkinson_update(&e->park, b->high, b->low, &v[F_PARK_24]);
-    def[F_GK_24] = ta_garman_klass_update(&e->gk, b->open, b->high, b->low, c, &v[F_GK_24]);
-    def[F_CCI_20] = ta_cci_update(&e->cci, b->high, b->low, c, &v[F_CCI_20]);
-    def[F_WILLR_14] = ta_willr_update(&e->willr, b->high, b->low, c, &v[F_WILLR_14]);
-    def[F_MFI_14] = ta_mfi_update(&e->mfi, b->high, b->low, c, b->volume, &v[F_MFI_14]);
+    /* What several indicators of a bar share is computed once: the log
+     * range (Parkinson, Garman-Klass), the typical price (CCI, MFI, the
+     * VWAP stand-in) and the 14-bar high and low (WILLR, STOCH). */
+    double hl = log(b->high / b->low), tp = ta_typical_price(b->high, b->low, c);
+    def[F_PARK_4] = ta_parkinson_update_log(&e->park4, hl, &v[F_PARK_4]);
+    def[F_PARK_24] = ta_parkinson_update_log(&e->park, hl, &v[F_PARK_24]);
+    def[F_GK_24] = ta_garman_klass_update_log(&e->gk, hl, log(c / b->open), &v[F_GK_24]);
+    def[F_CCI_20] = ta_cci_update_tp(&e->cci, tp, &v[F_CCI_20]);
+    def[F_MFI_14] = ta_mfi_update_tp(&e->mfi, tp, b->volume, &v[F_MFI_14]);
     def[F_ROC_10] = ta_roc_update(&e->roc, c, &v[F_ROC_10]);
-    def[F_STOCH_K] = def[F_STOCH_D] = ta_stoch_update(&e->stoch, b->high, b->low, c, &v[F_STOCH_K], &v[F_STOCH_D]);
+    if (ta_hilo_update(&e->willr.hl, b->high, b->low, &x, &y)) {
+        v[F_WILLR_14] = ta_willr_of(x, y, c);
+        def[F_WILLR_14] = 1;
+        def[F_STOCH_K] = def[F_STOCH_D] = ta_stoch_update_hl(&e->stoch, x, y, c, &v[F_STOCH_K], &v[F_STOCH_D]);
+    }
     if (ta_bbands_update(&e->bb, c, &x, &y, &z)) {
         /* A window of equal closes has no band: %b is the middle, width 0. */
         double w = x - z;
@@ -496,7 +504,7 @@ static void compute(feat_engine *e, const feat_bar *b)
     }
     def[F_VOL_Z_24] = ta_zscore_update(&e->volz, b->volume, &v[F_VOL_Z_24]);
     /* Without a VWAP (Kraken's OHLCVT files have none), the typical price. */
-    double vw = isnan(b->vwap) ? (b->high + b->low + c) / 3 : b->vwap;
+    double vw = isnan(b->vwap) ? tp : b->vwap;
     v[F_VWAP_DEV] = c / vw - 1;
     def[F_VWAP_DEV] = 1;
     if ((def[F_DONCHIAN_POS_20] = ta_hilo_update(&e->don, b->high, b->low, &x, &y)))

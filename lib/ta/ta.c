@@ -424,7 +424,11 @@ int ta_cci_lookback(int n) { return n - 1; }
 
 int ta_cci_update(ta_cci *s, double high, double low, double close, double *out)
 {
-    double tp = (high + low + close) / 3;
+    return ta_cci_update_tp(s, ta_typical_price(high, low, close), out);
+}
+
+int ta_cci_update_tp(ta_cci *s, double tp, double *out)
+{
     ta_ring_push(&s->tp, tp);
     if (s->tp.len < s->n) return 0;
     double avg = ta_ring_mean(&s->tp, s->n), dev = 0;
@@ -472,12 +476,17 @@ void ta_willr_free(ta_willr *s) { ta_hilo_free(&s->hl); }
 void ta_willr_reset(ta_willr *s) { ta_hilo_reset(&s->hl); }
 int ta_willr_lookback(int n) { return n - 1; }
 
+double ta_willr_of(double hh, double ll, double close)
+{
+    double diff = (hh - ll) / -100.0;
+    return diff != 0.0 ? (hh - close) / diff : 0.0;
+}
+
 int ta_willr_update(ta_willr *s, double high, double low, double close, double *out)
 {
     double hh, ll;
     if (!ta_hilo_update(&s->hl, high, low, &hh, &ll)) return 0;
-    double diff = (hh - ll) / -100.0;
-    *out = diff != 0.0 ? (hh - close) / diff : 0.0;
+    *out = ta_willr_of(hh, ll, close);
     return 1;
 }
 
@@ -505,8 +514,14 @@ int ta_stoch_lookback(int k, int sk, int sd) { return (k - 1) + (sk - 1) + (sd -
 
 int ta_stoch_update(ta_stoch *s, double high, double low, double close, double *slowk, double *slowd)
 {
-    double hh, ll, k;
+    double hh, ll;
     if (!ta_hilo_update(&s->hl, high, low, &hh, &ll)) return 0;
+    return ta_stoch_update_hl(s, hh, ll, close, slowk, slowd);
+}
+
+int ta_stoch_update_hl(ta_stoch *s, double hh, double ll, double close, double *slowk, double *slowd)
+{
+    double k;
     double diff = (hh - ll) / 100.0;
     double fastk = diff != 0.0 ? (close - ll) / diff : 0.0;
     if (!ta_sma_update(&s->sk, fastk, &k)) return 0;
@@ -539,7 +554,11 @@ int ta_mfi_lookback(int n) { return n; }
 
 int ta_mfi_update(ta_mfi *s, double high, double low, double close, double volume, double *out)
 {
-    double tp = (high + low + close) / 3.0;
+    return ta_mfi_update_tp(s, ta_typical_price(high, low, close), volume, out);
+}
+
+int ta_mfi_update_tp(ta_mfi *s, double tp, double volume, double *out)
+{
     if (s->count++ == 0) {
         s->prevtp = tp;
         return 0;
@@ -659,7 +678,11 @@ int ta_rangevol_lookback(int n) { return n - 1; }
 
 int ta_parkinson_update(ta_rangevol *s, double high, double low, double *out)
 {
-    double hl = log(high / low);
+    return ta_parkinson_update_log(s, log(high / low), out);
+}
+
+int ta_parkinson_update_log(ta_rangevol *s, double hl, double *out)
+{
     ta_ring_push(&s->r, hl * hl);
     if (s->r.len < s->n) return 0;
     *out = sqrt(ta_ring_sum(&s->r, s->n) / (4.0 * s->n * M_LN2));
@@ -668,7 +691,11 @@ int ta_parkinson_update(ta_rangevol *s, double high, double low, double *out)
 
 int ta_garman_klass_update(ta_rangevol *s, double open, double high, double low, double close, double *out)
 {
-    double hl = log(high / low), co = log(close / open);
+    return ta_garman_klass_update_log(s, log(high / low), log(close / open), out);
+}
+
+int ta_garman_klass_update_log(ta_rangevol *s, double hl, double co, double *out)
+{
     /* With low <= open, close <= high, |co| <= hl, so each term is >= 0. */
     ta_ring_push(&s->r, 0.5 * hl * hl - (2.0 * M_LN2 - 1.0) * co * co);
     if (s->r.len < s->n) return 0;

@@ -131,6 +131,9 @@ int ta_dmi_update(ta_dmi *s, double high, double low, double close, double *plus
 int ta_di_lookback(int n, int warmup);
 int ta_adx_lookback(int n, int warmup);
 
+/* Typical price (high + low + close) / 3 (CCI, MFI). */
+static inline double ta_typical_price(double high, double low, double close) { return (high + low + close) / 3; }
+
 /* ---- CCI(n): (tp - SMA(tp)) / (0.015 * mean |tp - SMA(tp)|), tp = (h+l+c)/3.
  * 0 when the mean deviation is below 1e-12 of the average (a flat window):
  * TA-Lib's zero rule with a scale-aware test, so that rounding residue of a
@@ -140,6 +143,9 @@ void ta_cci_init(ta_cci *s, int n);
 void ta_cci_free(ta_cci *s);
 void ta_cci_reset(ta_cci *s);
 int ta_cci_update(ta_cci *s, double high, double low, double close, double *out);
+/* The same from the bar's typical price tp = ta_typical_price(high, low, close)
+ * (kml-features computes it once for CCI, MFI and its VWAP stand-in). */
+int ta_cci_update_tp(ta_cci *s, double tp, double *out);
 int ta_cci_lookback(int n);
 
 /* ---- Highest high / lowest low of n bars (WILLR, STOCH, Donchian) ---- */
@@ -156,6 +162,8 @@ void ta_willr_init(ta_willr *s, int n);
 void ta_willr_free(ta_willr *s);
 void ta_willr_reset(ta_willr *s);
 int ta_willr_update(ta_willr *s, double high, double low, double close, double *out);
+/* WILLR from the window's HH and LL (a ta_hilo shared with STOCH). */
+double ta_willr_of(double hh, double ll, double close);
 int ta_willr_lookback(int n);
 
 /* ---- STOCH(k, sk, sd): fast %K = (close - LL) / ((HH - LL) / 100) (0 when
@@ -165,6 +173,9 @@ void ta_stoch_init(ta_stoch *s, int k, int sk, int sd);
 void ta_stoch_free(ta_stoch *s);
 void ta_stoch_reset(ta_stoch *s);
 int ta_stoch_update(ta_stoch *s, double high, double low, double close, double *slowk, double *slowd);
+/* The same from the k-bar HH and LL of a ta_hilo kept elsewhere (s->hl is
+ * then not used): for one bar, when that ta_hilo has a defined window. */
+int ta_stoch_update_hl(ta_stoch *s, double hh, double ll, double close, double *slowk, double *slowd);
 int ta_stoch_lookback(int k, int sk, int sd);
 
 /* ---- MFI(n): 100 * positive flow / (positive + negative flow) over n bars;
@@ -176,6 +187,7 @@ void ta_mfi_init(ta_mfi *s, int n);
 void ta_mfi_free(ta_mfi *s);
 void ta_mfi_reset(ta_mfi *s);
 int ta_mfi_update(ta_mfi *s, double high, double low, double close, double volume, double *out);
+int ta_mfi_update_tp(ta_mfi *s, double tp, double volume, double *out); /* tp as for ta_cci_update_tp */
 int ta_mfi_lookback(int n);
 
 /* ---- ROC(n): (close / close[n ago] - 1) * 100 ---- */
@@ -222,6 +234,10 @@ void ta_rangevol_free(ta_rangevol *s);
 void ta_rangevol_reset(ta_rangevol *s);
 int ta_parkinson_update(ta_rangevol *s, double high, double low, double *out);
 int ta_garman_klass_update(ta_rangevol *s, double open, double high, double low, double close, double *out);
+/* The same from hl = log(high / low) and co = log(close / open), so that
+ * Parkinson and Garman-Klass windows of one bar share the logarithms. */
+int ta_parkinson_update_log(ta_rangevol *s, double hl, double *out);
+int ta_garman_klass_update_log(ta_rangevol *s, double hl, double co, double *out);
 int ta_rangevol_lookback(int n);
 
 /* ---- Array forms: out[i] = NaN before the lookback; return the index of

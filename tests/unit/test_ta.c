@@ -221,6 +221,52 @@ static void seeds_are_the_simple_averages(void)
     CHECK_NEAR(out[3], 100.0 * 1.0 / 1.125, 1e-12);
 }
 
+/* The forms that take what a bar's indicators share (typical price, log
+ * range, a 14-bar high and low kept by WILLR) give the same values, bit for
+ * bit, as the ones that compute it themselves. */
+static void shared_inputs_give_the_same_values(void)
+{
+    ta_cci c1, c2;
+    ta_mfi m1, m2;
+    ta_rangevol p1, p2, g1, g2;
+    ta_willr w1, w2;
+    ta_stoch s1, s2;
+    ta_cci_init(&c1, 20), ta_cci_init(&c2, 20);
+    ta_mfi_init(&m1, 14), ta_mfi_init(&m2, 14);
+    ta_parkinson_init(&p1, 4), ta_parkinson_init(&p2, 4);
+    ta_garman_klass_init(&g1, 24), ta_garman_klass_init(&g2, 24);
+    ta_willr_init(&w1, 14), ta_willr_init(&w2, 14);
+    ta_stoch_init(&s1, 14, 3, 3), ta_stoch_init(&s2, 14, 3, 3);
+    long same = 0, defined = 0;
+    for (int i = 0; i < N; i++) {
+        double a[8], b[8], hh, ll, tp = ta_typical_price(H[i], L[i], C[i]), hl = log(H[i] / L[i]);
+        int da[6], db[6];
+        da[0] = ta_cci_update(&c1, H[i], L[i], C[i], &a[0]), db[0] = ta_cci_update_tp(&c2, tp, &b[0]);
+        da[1] = ta_mfi_update(&m1, H[i], L[i], C[i], V[i], &a[1]), db[1] = ta_mfi_update_tp(&m2, tp, V[i], &b[1]);
+        da[2] = ta_parkinson_update(&p1, H[i], L[i], &a[2]), db[2] = ta_parkinson_update_log(&p2, hl, &b[2]);
+        da[3] = ta_garman_klass_update(&g1, O[i], H[i], L[i], C[i], &a[3]);
+        db[3] = ta_garman_klass_update_log(&g2, hl, log(C[i] / O[i]), &b[3]);
+        da[4] = ta_willr_update(&w1, H[i], L[i], C[i], &a[4]);
+        da[5] = ta_stoch_update(&s1, H[i], L[i], C[i], &a[5], &a[6]);
+        db[4] = db[5] = 0;
+        if (ta_hilo_update(&w2.hl, H[i], L[i], &hh, &ll)) {
+            b[4] = ta_willr_of(hh, ll, C[i]);
+            db[4] = 1;
+            db[5] = ta_stoch_update_hl(&s2, hh, ll, C[i], &b[5], &b[6]);
+        }
+        for (int k = 0; k < 6; k++) {
+            CHECK_EQ_INT(da[k], db[k]);
+            if (da[k] && db[k]) same += !memcmp(&a[k], &b[k], sizeof a[k]), defined++;
+        }
+        if (da[5] && db[5]) same += !memcmp(&a[6], &b[6], sizeof a[6]), defined++;
+    }
+    CHECK(defined > 250);
+    CHECK_EQ_INT(same, defined);
+    ta_cci_free(&c1), ta_cci_free(&c2), ta_mfi_free(&m1), ta_mfi_free(&m2);
+    ta_rangevol_free(&p1), ta_rangevol_free(&p2), ta_rangevol_free(&g1), ta_rangevol_free(&g2);
+    ta_willr_free(&w1), ta_willr_free(&w2), ta_stoch_free(&s1), ta_stoch_free(&s2);
+}
+
 static void reset_forgets_everything(void)
 {
     ta_rsi s;
@@ -476,6 +522,7 @@ int main(void)
     t_run("a warm-up withholds values and never changes them", warmup_withholds_values_but_not_state);
     t_run("EMA and RSI seeds are simple averages (hand-worked)", seeds_are_the_simple_averages);
     t_run("reset forgets every bar seen", reset_forgets_everything);
+    t_run("shared typical price, log range and high/low give the same values", shared_inputs_give_the_same_values);
     t_run("flat windows follow the zero rules", zero_rules_on_a_flat_window);
     t_run("ring statistics depend only on the window's values", ring_statistics_are_order_independent_of_the_start);
     t_run("ta_fmt_double writes exactly fmt_double's text", fast_printing_equals_fmt_double);
