@@ -39,7 +39,7 @@ static inline const double *ring_window(const ta_ring *r, int n)
  * from the oldest), added up at the end: four independent chains of
  * additions instead of one, and an order fixed by the window's values alone,
  * so a value never depends on where the ring or the data began. */
-static double lane_sum(const double *x, int n)
+__attribute__((always_inline)) static inline double lane_sum(const double *x, int n)
 {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int k = 0;
@@ -50,7 +50,7 @@ static double lane_sum(const double *x, int n)
     return (s0 + s1) + (s2 + s3);
 }
 
-static double lane_sqdev(const double *x, int n, double m)
+__attribute__((always_inline)) static inline double lane_sqdev(const double *x, int n, double m)
 {
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int k = 0;
@@ -65,7 +65,34 @@ static double lane_sqdev(const double *x, int n, double m)
     return (s0 + s1) + (s2 + s3);
 }
 
-double ta_ring_sum(const ta_ring *r, int n) { return lane_sum(ring_window(r, n), n); }
+/* The window lengths kml-features uses, as constants: the compiler unrolls
+ * the lanes completely (same additions in the same order). */
+#define TA_FIXED_N(f, n, ...)                                                                                    \
+    switch (n) {                                                                                                \
+    case 3: return f(3, __VA_ARGS__);                                                                          \
+    case 4: return f(4, __VA_ARGS__);                                                                          \
+    case 12: return f(12, __VA_ARGS__);                                                                        \
+    case 14: return f(14, __VA_ARGS__);                                                                        \
+    case 20: return f(20, __VA_ARGS__);                                                                        \
+    case 24: return f(24, __VA_ARGS__);                                                                        \
+    case 72: return f(72, __VA_ARGS__);                                                                        \
+    default: return f(n, __VA_ARGS__);                                                                         \
+    }
+
+#define SUM_N(n, x) lane_sum(x, n)
+static double window_sum(const double *x, int n) { TA_FIXED_N(SUM_N, n, x) }
+
+/* lane_sum, then lane_sqdev about the mean; *mean gets the mean */
+__attribute__((always_inline)) static inline double window_sqdev_of(int n, const double *x, double *mean)
+{
+    double m = lane_sum(x, n) / n;
+    *mean = m;
+    return lane_sqdev(x, n, m);
+}
+#define SQDEV_N(n, x, mean) window_sqdev_of(n, x, mean)
+static double window_sqdev(const double *x, int n, double *mean) { TA_FIXED_N(SQDEV_N, n, x, mean) }
+
+double ta_ring_sum(const ta_ring *r, int n) { return window_sum(ring_window(r, n), n); }
 
 double ta_ring_mean(const ta_ring *r, int n) { return ta_ring_sum(r, n) / n; }
 
@@ -78,10 +105,7 @@ double ta_ring_var(const ta_ring *r, int n, int ddof)
 double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean)
 {
     ASSERT(n > ddof);
-    const double *x = ring_window(r, n);
-    double m = lane_sum(x, n) / n;
-    *mean = m;
-    return lane_sqdev(x, n, m) / (n - ddof);
+    return window_sqdev(ring_window(r, n), n, mean) / (n - ddof);
 }
 
 double ta_ring_max(const ta_ring *r, int n)

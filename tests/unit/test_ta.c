@@ -267,6 +267,42 @@ static void shared_inputs_give_the_same_values(void)
     ta_willr_free(&w1), ta_willr_free(&w2), ta_stoch_free(&s1), ta_stoch_free(&s2);
 }
 
+/* Window sums and variances in their stated order (value k of the window,
+ * counted from the oldest, into lane k mod 4; lanes added as (0 + 1) +
+ * (2 + 3)), at every window length, including those ta.c unrolls. */
+static double lanes_ref(const double *x, int n, double m, int sq)
+{
+    double s[4] = {0, 0, 0, 0};
+    for (int k = 0; k < n; k++) s[k % 4] += sq ? (x[k] - m) * (x[k] - m) : x[k];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static void window_statistics_follow_the_lane_order(void)
+{
+    uint64_t u = 88172645463325252ULL;
+    long bad = 0;
+    for (int n = 1; n <= 80; n++) {
+        ta_ring r;
+        ta_ring_init(&r, n + 3);
+        double x[90];
+        for (int i = 0; i < 2 * n + 7; i++) {
+            u ^= u << 13, u ^= u >> 7, u ^= u << 17;
+            double v = (double)(u >> 11) / 9007199254740992.0 * (i % 3 ? 1e-3 : 7.0) - 0.2;
+            ta_ring_push(&r, v);
+        }
+        for (int k = 0; k < n; k++) x[k] = ta_ring_ago(&r, n - 1 - k);
+        double sum = ta_ring_sum(&r, n), m, var = n > 1 ? ta_ring_mean_var(&r, n, 1, &m) : 0;
+        double want = lanes_ref(x, n, 0, 0), wm = want / n;
+        if (memcmp(&sum, &want, sizeof sum) && bad++ < 5) t_fail(__FILE__, __LINE__, "n %d: sum %a, expected %a", n, sum, want);
+        if (n > 1) {
+            double wv = lanes_ref(x, n, wm, 1) / (n - 1);
+            if ((memcmp(&m, &wm, sizeof m) || memcmp(&var, &wv, sizeof var)) && bad++ < 5)
+                t_fail(__FILE__, __LINE__, "n %d: mean %a var %a, expected %a %a", n, m, var, wm, wv);
+        }
+        ta_ring_free(&r);
+    }
+}
+
 static void reset_forgets_everything(void)
 {
     ta_rsi s;
@@ -522,6 +558,7 @@ int main(void)
     t_run("a warm-up withholds values and never changes them", warmup_withholds_values_but_not_state);
     t_run("EMA and RSI seeds are simple averages (hand-worked)", seeds_are_the_simple_averages);
     t_run("reset forgets every bar seen", reset_forgets_everything);
+    t_run("window sums and variances follow the lane order at every length", window_statistics_follow_the_lane_order);
     t_run("shared typical price, log range and high/low give the same values", shared_inputs_give_the_same_values);
     t_run("flat windows follow the zero rules", zero_rules_on_a_flat_window);
     t_run("ring statistics depend only on the window's values", ring_statistics_are_order_independent_of_the_start);

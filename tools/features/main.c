@@ -170,8 +170,7 @@ static void emit(void *ctx, const feat_row *r)
     if (w->cap - w->len < w->rowmax) writer_flush(w);
     char *p = w->buf + w->len;
     p += ta_fmt_int(p, r->time);
-    *p++ = ',';
-    p += ta_fmt_double(p, r->close);
+    p = ta_fmt_doubles(p, &r->close, 1);
     for (int k = 0; k < w->nrun; k++) {
         int j = w->run[k].start;
         p = w->run[k].len ? ta_fmt_doubles(p, r->f + j, w->run[k].len) : ta_fmt_memo_double(&w->memo[j], p, r->f[j]);
