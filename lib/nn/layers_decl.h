@@ -40,11 +40,13 @@ void NN_FN(concat_backward)(NN_R *const *din, const NN_R *dout, const int *d, in
  *   out[b,t,o] = b[o] + sum_{c,k} w[o,c,k] * x[b, t + k*dil - padl, c]
  * with x = 0 outside [0,T). To = T + padl + padr - dil*(K-1): causal padding
  * is padl = dil*(K-1), padr = 0; PyTorch's padding=p is padl = padr = p.
- * col (B*To, K*C) is the im2col matrix (column k*C + c: x[b, t + k*dil - padl, c]),
- * kept for the backward pass; it may be NULL for a 1x1 convolution without
- * padding (the input is used directly). dcol (B*To, K*C) is scratch; wp is
- * scratch for the weight with its axes swapped, (O,K,C) forward, (2,O,K,C)
- * backward (unused, may be NULL, for the plain 1x1 convolution). */
+ * col (B*To, C*K) is the im2col matrix, kept for the backward pass; it may
+ * be NULL for a 1x1 convolution without padding (the input is used
+ * directly). Its column for x[b, t + k*dil - padl, c] is k*C + c when
+ * B*To >= 8*O (training batches; the weight is then used with its last two
+ * axes swapped) and c*K + k otherwise. dcol (B*To, C*K) is scratch; wp is
+ * scratch for the swapped weight, (O,K,C) forward, (2,O,K,C) backward
+ * (unused, may be NULL, for the plain 1x1 convolution). */
 void NN_FN(conv1d_forward)(NN_R *out, NN_R *col, NN_R *wp, const NN_R *in, const NN_R *w, const NN_R *b,
                            int B, int T, int C, int O, int K, int dil, int padl, int To);
 void NN_FN(conv1d_backward)(NN_R *din, NN_R *dw, NN_R *db, NN_R *dcol, NN_R *wp, const NN_R *dout, const NN_R *col,

@@ -216,7 +216,7 @@ static int cv_B = 2, cv_T = 7, cv_C = 3, cv_O = 4, cv_K, cv_dil, cv_padl, cv_To;
 static double *cv_in, *cv_w, *cv_b, *cv_out, *cv_col, *cv_R;
 static double conv_loss(void)
 {
-    static double wp[2 * 4 * 3 * 5];
+    static double wp[4 * 3 * 5]; /* (O,K,C) of the cases below */
     conv1d_forward_d(cv_out, cv_col, wp, cv_in, cv_w, cv_b, cv_B, cv_T, cv_C, cv_O, cv_K, cv_dil, cv_padl, cv_To);
     return dot(cv_out, cv_R, (long)cv_B * cv_To * cv_O);
 }
@@ -268,6 +268,10 @@ static void test_conv1d(void)
     conv_case(5, 1, 2, 2); /* "same", kernel 5 (the CNN) */
     conv_case(1, 1, 0, 0); /* 1x1 downsample, no im2col */
     conv_case(4, 1, 2, 2); /* even kernel: one more output step than input */
+    cv_B = 8;               /* B*To >= 8*O: im2col in (k, c) order, the weight swapped */
+    conv_case(5, 1, 2, 2);
+    conv_case(3, 2, 4, 0);
+    cv_B = 2;
     /* a batch whose col2im runs in several blocks of sequences (16 a block
      * here): the float build against the double one */
     enum { B = 37, T = 40, C = 20, O = 8, K = 5, PAD = 2 };
@@ -653,8 +657,8 @@ int main(void)
     t_run("nn layers: linear gradients match finite differences; float build matches", test_linear);
     t_run("nn layers: relu, gelu, dropout gradients match finite differences", test_elementwise);
     t_run("nn layers: residual add and concatenation gradients", test_residual_concat);
-    t_run("nn layers: conv1d (causal dilated, same, 1x1, even kernel) matches its definition and gradients; a batch in "
-          "several col2im blocks", test_conv1d);
+    t_run("nn layers: conv1d (causal dilated, same, 1x1, even kernel; im2col in both column orders) matches its "
+          "definition and gradients; a batch in several col2im blocks", test_conv1d);
     t_run("nn layers: conv1d at strided output steps from strided input steps equals the full conv's rows and gradients",
           test_conv1d_steps);
     t_run("nn layers: max-pool, mean and last step over time gradients", test_pool);
