@@ -460,19 +460,11 @@ char *ta_fmt_doubles(char *p, const double *x, int n)
 
 void ta_fmt_memo_init(ta_fmt_memo *m) { memset(m, 0, sizeof *m); }
 
-char *ta_fmt_memo_double(ta_fmt_memo *m, char *p, double x)
+void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits, double x)
 {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    /* Fibonacci hashing: the top 6 bits of bits times 2^64 / golden ratio */
-    unsigned i = (unsigned)((bits * 0x9E3779B97F4A7C15ULL) >> 58);
-    if (m->e[i].len == 0 || m->e[i].bits != bits) {
-        m->e[i].text[0] = ',';
-        m->e[i].len = 1 + fmt1(m->e[i].text + 1, x);
-        m->e[i].bits = bits;
-    }
-    memcpy(p, m->e[i].text, 32); /* the text is at most 25 bytes */
-    return p + m->e[i].len;
+    m->e[i].text[0] = ',';
+    m->e[i].len = 1 + fmt1(m->e[i].text + 1, x);
+    m->e[i].bits = bits;
 }
 
 /* Two digits a step from a table of "00".."99", written from the end. */

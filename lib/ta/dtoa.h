@@ -14,6 +14,7 @@
 #define KML_TA_DTOA_H
 
 #include <stdint.h>
+#include <string.h>
 
 int ta_fmt_double(char *buf, double x);
 /* Each of x[0..n-1] as ',' and its text, one after the other from p (a CSV
@@ -37,8 +38,20 @@ typedef struct {
     } e[64];
 } ta_fmt_memo;
 void ta_fmt_memo_init(ta_fmt_memo *m);
+/* Entry i made to hold x's text (the miss path of ta_fmt_memo_double). */
+void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits, double x);
 /* ',' and x's text at p, as ta_fmt_doubles(p, &x, 1) writes them; returns
- * the end. Needs 40 bytes at p. */
-char *ta_fmt_memo_double(ta_fmt_memo *m, char *p, double x);
+ * the end. Needs 40 bytes at p. Inline: a hit is a hash, a compare and a
+ * copy. */
+static inline char *ta_fmt_memo_double(ta_fmt_memo *m, char *p, double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    /* Fibonacci hashing: the top 6 bits of bits times 2^64 / golden ratio */
+    unsigned i = (unsigned)((bits * 0x9E3779B97F4A7C15ULL) >> 58);
+    if (m->e[i].len == 0 || m->e[i].bits != bits) ta_fmt_memo_fill(m, i, bits, x);
+    memcpy(p, m->e[i].text, 32); /* the text is at most 25 bytes */
+    return p + m->e[i].len;
+}
 
 #endif

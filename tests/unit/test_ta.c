@@ -467,13 +467,13 @@ static void fast_printing_round_trips(void)
 #define ta_fmt_double portable_fmt_double
 #define ta_fmt_doubles portable_fmt_doubles
 #define ta_fmt_memo_init portable_fmt_memo_init
-#define ta_fmt_memo_double portable_fmt_memo_double
+#define ta_fmt_memo_fill portable_fmt_memo_fill
 #define ta_fmt_int portable_fmt_int
 #include "ta/dtoa.c"
 #undef ta_fmt_double
 #undef ta_fmt_doubles
 #undef ta_fmt_memo_init
-#undef ta_fmt_memo_double
+#undef ta_fmt_memo_fill
 #undef ta_fmt_int
 
 static void portable_printing_and_rows_agree(void)
