@@ -31,9 +31,10 @@ static void gru_step_d(double *g, long ldg, double *hn, double *h, const double 
     }
 }
 /* dx, dhh: the input-side and hidden-side pre-activation gradients;
- * dh_{t-1} += dh_t z into dhp (NULL at t = 0, as hp). */
-static void gru_step_backward_d(double *dx, double *dhh, double *dhp, const double *dh, const double *g, long ldg,
-                                const double *hn, const double *hp, long ld, int B, int H)
+ * dh_{t-1} += dh_t z into dhp (NULL at t = 0, as hp); dbx, dbh += the
+ * sums of dx's and dhh's rows. */
+static void gru_step_backward_d(double *dx, double *dhh, double *dhp, double *dbx, double *dbh, const double *dh,
+                                const double *g, long ldg, const double *hn, const double *hp, long ld, int B, int H)
 {
     for (int b = 0; b < B; b++) {
         double *dxb = dx + b * ldg, *dhhb = dhh + b * ldg;
@@ -46,6 +47,8 @@ static void gru_step_backward_d(double *dx, double *dhh, double *dhp, const doub
             dxb[j] = dr, dxb[H + j] = dz, dxb[2 * H + j] = dn;
             dhhb[j] = dr, dhhb[H + j] = dz, dhhb[2 * H + j] = dn * r;
             if (dhp) dhp[b * ld + j] += dht[j] * z;
+            dbx[j] += dr, dbx[H + j] += dz, dbx[2 * H + j] += dn;
+            dbh[j] += dr, dbh[H + j] += dz, dbh[2 * H + j] += dn * r;
         }
     }
 }
@@ -94,15 +97,13 @@ void FN(gru_backward)(real *din,    /* (B,T,I) or NULL */
 {
     const int G = 3 * H;
     for (int t = T - 1; t >= 0; t--) {
-        FN(gru_step_backward)(dgx + (long)t * G, dgh + (long)t * G, t > 0 ? dh + (long)(t - 1) * H : NULL,
-                              dh + (long)t * H, gates + (long)t * G, (long)T * G, hn + (long)t * H,
+        FN(gru_step_backward)(dgx + (long)t * G, dgh + (long)t * G, t > 0 ? dh + (long)(t - 1) * H : NULL, db_ih,
+                              db_hh, dh + (long)t * H, gates + (long)t * G, (long)T * G, hn + (long)t * H,
                               t > 0 ? h + (long)(t - 1) * H : NULL, (long)T * H, B, H);
         if (t > 0) /* dh[:,t-1] += dgh[:,t] w_hh */
             GEMM(0, 0, B, H, G, 1, dgh + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);
     }
-    FN(linear_backward)(din, dw_ih, db_ih, dgx, in, w_ih, B * T, I, G);
-    for (long r = 0; r < (long)B * T; r++)
-        for (int j = 0; j < G; j++) db_hh[j] += dgh[r * G + j];
+    FN(linear_backward)(din, dw_ih, NULL, dgx, in, w_ih, B * T, I, G); /* db_ih: added by the steps */
     /* dw_hh += sum_{b, t>=1} dgh[b,t]^T h[b,t-1], as one product: dh is
      * consumed, so it now holds h shifted one step (h_{-1} = 0 at t = 0). */
     for (int b = 0; b < B; b++) {

@@ -93,7 +93,7 @@ void NN_FN(layernorm_backward)(NN_R *din, NN_R *dw, NN_R *db, const NN_R *dout, 
  * w_ih (4H,I), w_hh (4H,H), b_ih, b_hh (4H); wt (H,4H) scratch.
  * Backward: dh (B,T,H) is the gradient of h and is CONSUMED (the recurrent
  * gradient is added into it, then it is scratch: it ends holding h shifted
- * one step); dgates (B,T,4H) and dc (B,H) are scratch. */
+ * one step); dgates (B,T,4H) and dc (B*H + 4H) are scratch. */
 void NN_FN(lstm_forward)(NN_R *h, NN_R *c, NN_R *gates, NN_R *wt, const NN_R *in, const NN_R *w_ih, const NN_R *w_hh,
                          const NN_R *b_ih, const NN_R *b_hh, int B, int T, int I, int H);
 void NN_FN(lstm_backward)(NN_R *din, NN_R *dw_ih, NN_R *dw_hh, NN_R *db_ih, NN_R *db_hh, NN_R *dh, NN_R *dgates,

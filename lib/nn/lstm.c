@@ -32,7 +32,7 @@ static void lstm_step_d(double *g, long ldg, double *c, double *h, const double 
         for (int j = 0; j < H; j++) ht[j] = og[j] * tanh(ct[j]);
     }
 }
-static void lstm_step_backward_d(double *dg, double *dc, const double *g, long ldg, const double *c,
+static void lstm_step_backward_d(double *dg, double *dc, double *db, const double *g, long ldg, const double *c,
                                  const double *cp, const double *dh, long ld, int B, int H)
 {
     for (int b = 0; b < B; b++) {
@@ -47,6 +47,7 @@ static void lstm_step_backward_d(double *dg, double *dc, const double *g, long l
             dgb[2 * H + j] = dct * ig * (1 - gg * gg);      /* g */
             dgb[3 * H + j] = dht[j] * tc * og * (1 - og);   /* o */
             dcb[j] = dct * fg;
+            db[j] += dgb[j], db[H + j] += dgb[H + j], db[2 * H + j] += dgb[2 * H + j], db[3 * H + j] += dgb[3 * H + j];
         }
     }
 }
@@ -89,28 +90,23 @@ void FN(lstm_backward)(real *din,         /* (B,T,I) or NULL */
                        real *db_hh,       /* (4H) */
                        real *dh,          /* (B,T,H) consumed */
                        real *dgates,      /* (B,T,4H) scratch: gradient of the pre-activations */
-                       real *dc,          /* (B,H) scratch */
+                       real *dc,          /* (B*H + 4H) scratch: the cell's gradient, the biases' */
                        const real *h, const real *c, const real *gates, const real *in,
                        const real *w_ih, const real *w_hh, int B, int T, int I, int H)
 {
     const int G = 4 * H;
-    memset(dc, 0, sizeof(real) * B * H);
+    /* both biases enter every gate pre-activation alike: their gradient is
+     * one sum of dgates' rows, which the steps add into db */
+    real *db = dc + (long)B * H;
+    memset(dc, 0, sizeof(real) * ((long)B * H + G));
     for (int t = T - 1; t >= 0; t--) {
-        FN(lstm_step_backward)(dgates + (long)t * G, dc, gates + (long)t * G, (long)T * G, c + (long)t * H,
+        FN(lstm_step_backward)(dgates + (long)t * G, dc, db, gates + (long)t * G, (long)T * G, c + (long)t * H,
                                t > 0 ? c + (long)(t - 1) * H : NULL, dh + (long)t * H, (long)T * H, B, H);
         if (t > 0) /* dh[:,t-1] += dgates[:,t] w_hh */
             GEMM(0, 0, B, H, G, 1, dgates + (long)t * G, T * G, w_hh, H, 1, dh + (long)(t - 1) * H, T * H);
     }
-    /* both biases enter every gate pre-activation alike: one column sum of
-     * dgates is both gradients */
+    for (int j = 0; j < G; j++) db_ih[j] += db[j], db_hh[j] += db[j];
     FN(linear_backward)(din, dw_ih, NULL, dgates, in, w_ih, B * T, I, G);
-    for (int j0 = 0; j0 < G; j0 += 256) {
-        real acc[256] = {0};
-        int jn = G - j0 < 256 ? G - j0 : 256;
-        for (long r = 0; r < (long)B * T; r++)
-            for (int j = 0; j < jn; j++) acc[j] += dgates[r * G + j0 + j];
-        for (int j = 0; j < jn; j++) db_ih[j0 + j] += acc[j], db_hh[j0 + j] += acc[j];
-    }
     /* dw_hh += sum_{b, t>=1} dgates[b,t]^T h[b,t-1], as one product: dh is
      * consumed, so it now holds h shifted one step (h_{-1} = 0 at t = 0). */
     for (int b = 0; b < B; b++) {

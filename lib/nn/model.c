@@ -349,7 +349,8 @@ static void layout(nn_model *m, int B, arena *A, arena *Z, arena *S)
                 L->mask = drop ? take(A, BT * H) : NULL, L->hd = drop ? take(A, BT * H) : NULL;
                 L->dhd = drop ? take(Z, BT * H) : NULL;
             }
-            tr->gh = take(S, B * G), tr->dg1 = take(S, BT * G), tr->dg2 = take(S, BT * G), tr->dc = take(S, BH);
+            tr->gh = take(S, B * G), tr->dg1 = take(S, BT * G), tr->dg2 = take(S, BT * G);
+            tr->dc = take(S, BH + G);
             tr->wt = take(S, H * G);
         } else if (tr->kind == TR_TCN) {
             for (int i = 0; i < tr->L; i++) {

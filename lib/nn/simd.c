@@ -24,11 +24,11 @@ typedef struct {
     void (*sigmoid_n)(float *, const float *, int);
     void (*tanh_n)(float *, const float *, int);
     void (*lstm_fwd)(float *, long, float *, float *, const float *, long, int, int);
-    void (*lstm_bwd)(float *, float *, const float *, long, const float *, const float *, const float *, long, int,
-                     int);
+    void (*lstm_bwd)(float *, float *, float *, const float *, long, const float *, const float *, const float *,
+                     long, int, int);
     void (*gru_fwd)(float *, long, float *, float *, const float *, long, const float *, const float *, int, int);
-    void (*gru_bwd)(float *, float *, float *, const float *, const float *, long, const float *, const float *,
-                    long, int, int);
+    void (*gru_bwd)(float *, float *, float *, float *, float *, const float *, const float *, long, const float *,
+                    const float *, long, int, int);
     void (*softmax)(float *, long, int, int, int);
 } nn_simd_ops;
 
@@ -141,10 +141,10 @@ void nn_lstm_step_forward(float *g, long ldg, float *c, float *h, const float *c
     ops->lstm_fwd(g, ldg, c, h, cp, ld, rows, H);
 }
 
-void nn_lstm_step_backward(float *dg, float *dc, const float *g, long ldg, const float *c, const float *cp,
-                           const float *dh, long ld, int rows, int H)
+void nn_lstm_step_backward(float *dg, float *dc, float *db, const float *g, long ldg, const float *c,
+                           const float *cp, const float *dh, long ld, int rows, int H)
 {
-    ops->lstm_bwd(dg, dc, g, ldg, c, cp, dh, ld, rows, H);
+    ops->lstm_bwd(dg, dc, db, g, ldg, c, cp, dh, ld, rows, H);
 }
 
 void nn_gru_step_forward(float *g, long ldg, float *hn, float *h, const float *hp, long ld, const float *gh,
@@ -153,10 +153,10 @@ void nn_gru_step_forward(float *g, long ldg, float *hn, float *h, const float *h
     ops->gru_fwd(g, ldg, hn, h, hp, ld, gh, b_hh, rows, H);
 }
 
-void nn_gru_step_backward(float *dx, float *dhh, float *dhp, const float *dh, const float *g, long ldg,
-                          const float *hn, const float *hp, long ld, int rows, int H)
+void nn_gru_step_backward(float *dx, float *dhh, float *dhp, float *dbx, float *dbh, const float *dh,
+                          const float *g, long ldg, const float *hn, const float *hp, long ld, int rows, int H)
 {
-    ops->gru_bwd(dx, dhh, dhp, dh, g, ldg, hn, hp, ld, rows, H);
+    ops->gru_bwd(dx, dhh, dhp, dbx, dbh, dh, g, ldg, hn, hp, ld, rows, H);
 }
 
 void nn_softmax_rows(float *a, long ld, int rows, int n, int causal) { ops->softmax(a, ld, rows, n, causal); }

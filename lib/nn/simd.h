@@ -32,10 +32,11 @@ void nn_tanh_n(float *y, const float *x, int n);
 void nn_lstm_step_forward(float *g, long ldg, float *c, float *h, const float *cp, long ld, int rows, int H);
 /* Its backward: from the activated gates g (rows, ldg), c_t and c_{t-1}
  * (rows, ld; cp NULL at t = 0) and dh_t (rows, ld), the pre-activation
- * gradients dg (rows, ldg); dc (rows, H) carries dc_{t+1} f_{t+1} in and
- * dc_t f_t out. tanh(c_t) is recomputed as the forward pass computed it. */
-void nn_lstm_step_backward(float *dg, float *dc, const float *g, long ldg, const float *c, const float *cp,
-                           const float *dh, long ld, int rows, int H);
+ * gradients dg (rows, ldg), and db (4H) += the sum of dg's rows (added row by
+ * row, in row order); dc (rows, H) carries dc_{t+1} f_{t+1} in and dc_t f_t
+ * out. tanh(c_t) is recomputed as the forward pass computed it. */
+void nn_lstm_step_backward(float *dg, float *dc, float *db, const float *g, long ldg, const float *c,
+                           const float *cp, const float *dh, long ld, int rows, int H);
 
 /* One GRU time step (see gru_forward): g (rows, ldg) holds the input-side
  * pre-activations x w_ih^T + b_ih (3H: r, z, n) and gets r, z, n activated;
@@ -45,11 +46,12 @@ void nn_lstm_step_backward(float *dg, float *dc, const float *g, long ldg, const
 void nn_gru_step_forward(float *g, long ldg, float *hn, float *h, const float *hp, long ld, const float *gh,
                          const float *b_hh, int rows, int H);
 /* Its backward: the input-side (dx) and hidden-side (dhh) pre-activation
- * gradients (rows, ldg), and dh_{t-1} += dh_t z in dhp (rows, ld; hp and dhp
- * NULL at t = 0), from dh_t, the activated gates g (rows, ldg), hn and hp
- * (rows, ld). */
-void nn_gru_step_backward(float *dx, float *dhh, float *dhp, const float *dh, const float *g, long ldg,
-                          const float *hn, const float *hp, long ld, int rows, int H);
+ * gradients (rows, ldg), dh_{t-1} += dh_t z in dhp (rows, ld; hp and dhp
+ * NULL at t = 0), and the bias gradients dbx, dbh (3H) += the sums of dx's
+ * and dhh's rows (added row by row, in row order), from dh_t, the activated
+ * gates g (rows, ldg), hn and hp (rows, ld). */
+void nn_gru_step_backward(float *dx, float *dhh, float *dhp, float *dbx, float *dbh, const float *dh,
+                          const float *g, long ldg, const float *hn, const float *hp, long ld, int rows, int H);
 
 /* Softmax of each of `rows` rows of a (rows, ld) in place, over n columns,
  * the row maximum subtracted first (exp never overflows); causal: row r

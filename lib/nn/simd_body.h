@@ -103,8 +103,8 @@ static void SIMD_FN(lstm_fwd)(float *g, long ldg, float *c, float *h, const floa
     }
 }
 
-static void SIMD_FN(lstm_bwd)(float *dg, float *dc, const float *g, long ldg, const float *c, const float *cp,
-                              const float *dh, long ld, int rows, int H)
+static void SIMD_FN(lstm_bwd)(float *dg, float *dc, float *db, const float *g, long ldg, const float *c,
+                              const float *cp, const float *dh, long ld, int rows, int H)
 {
     for (int b = 0; b < rows; b++) {
         float *dgb = dg + b * ldg, *dcb = dc + (long)b * H;
@@ -116,11 +116,16 @@ static void SIMD_FN(lstm_bwd)(float *dg, float *dc, const float *g, long ldg, co
             vf tc = SIMD_FN(vtanh)(SIMD_FN(ld)(cb + j, k)), d = SIMD_FN(ld)(dhb + j, k);
             vf cprev = cpb ? SIMD_FN(ld)(cpb + j, k) : (vf){0};
             vf dct = SIMD_FN(ld)(dcb + j, k) + d * og * (1.0f - tc * tc);
-            SIMD_FN(st)(dgb + j, dct * gg * ig * (1.0f - ig), k);              /* i */
-            SIMD_FN(st)(dgb + H + j, dct * cprev * fg * (1.0f - fg), k);       /* f */
-            SIMD_FN(st)(dgb + 2 * H + j, dct * ig * (1.0f - gg * gg), k);      /* g */
-            SIMD_FN(st)(dgb + 3 * H + j, d * tc * og * (1.0f - og), k);        /* o */
+            vf di = dct * gg * ig * (1.0f - ig), df = dct * cprev * fg * (1.0f - fg);
+            vf dgg = dct * ig * (1.0f - gg * gg), dout = d * tc * og * (1.0f - og);
+            SIMD_FN(st)(dgb + j, di, k), SIMD_FN(st)(dgb + H + j, df, k);
+            SIMD_FN(st)(dgb + 2 * H + j, dgg, k), SIMD_FN(st)(dgb + 3 * H + j, dout, k);
             SIMD_FN(st)(dcb + j, dct * fg, k);
+            /* the bias gradient: the rows' sum, added row by row */
+            SIMD_FN(st)(db + j, SIMD_FN(ld)(db + j, k) + di, k);
+            SIMD_FN(st)(db + H + j, SIMD_FN(ld)(db + H + j, k) + df, k);
+            SIMD_FN(st)(db + 2 * H + j, SIMD_FN(ld)(db + 2 * H + j, k) + dgg, k);
+            SIMD_FN(st)(db + 3 * H + j, SIMD_FN(ld)(db + 3 * H + j, k) + dout, k);
         }
     }
 }
@@ -149,8 +154,8 @@ static void SIMD_FN(gru_fwd)(float *g, long ldg, float *hn, float *h, const floa
     }
 }
 
-static void SIMD_FN(gru_bwd)(float *dx, float *dhh, float *dhp, const float *dh, const float *g, long ldg,
-                             const float *hn, const float *hp, long ld, int rows, int H)
+static void SIMD_FN(gru_bwd)(float *dx, float *dhh, float *dhp, float *dbx, float *dbh, const float *dh,
+                             const float *g, long ldg, const float *hn, const float *hp, long ld, int rows, int H)
 {
     for (int b = 0; b < rows; b++) {
         float *dxb = dx + b * ldg, *dhhb = dhh + b * ldg, *dhpb = dhp ? dhp + b * ld : NULL;
@@ -165,6 +170,13 @@ static void SIMD_FN(gru_bwd)(float *dx, float *dhh, float *dhp, const float *dh,
             SIMD_FN(st)(dxb + j, dr, k), SIMD_FN(st)(dxb + H + j, dz, k), SIMD_FN(st)(dxb + 2 * H + j, dn, k);
             SIMD_FN(st)(dhhb + j, dr, k), SIMD_FN(st)(dhhb + H + j, dz, k);
             SIMD_FN(st)(dhhb + 2 * H + j, dn * r, k);
+            /* the bias gradients: the rows' sums, added row by row */
+            vf sr = SIMD_FN(ld)(dbx + j, k) + dr, sz = SIMD_FN(ld)(dbx + H + j, k) + dz;
+            SIMD_FN(st)(dbx + j, sr, k), SIMD_FN(st)(dbx + H + j, sz, k);
+            SIMD_FN(st)(dbx + 2 * H + j, SIMD_FN(ld)(dbx + 2 * H + j, k) + dn, k);
+            sr = SIMD_FN(ld)(dbh + j, k) + dr, sz = SIMD_FN(ld)(dbh + H + j, k) + dz;
+            SIMD_FN(st)(dbh + j, sr, k), SIMD_FN(st)(dbh + H + j, sz, k);
+            SIMD_FN(st)(dbh + 2 * H + j, SIMD_FN(ld)(dbh + 2 * H + j, k) + dn * r, k);
             if (dhpb) SIMD_FN(st)(dhpb + j, SIMD_FN(ld)(dhpb + j, k) + d * z, k);
         }
     }

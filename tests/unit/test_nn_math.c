@@ -104,6 +104,7 @@ static void variant_matches_base(int level)
     static float g1[R * LDG], c1[R * LD], h1[R * LD], dc1[R * H], dg1[R * LDG], gin[R * LDG], dcin[R * H];
     static float gh[R * 3 * H], bhh[3 * H], hn0[R * LD], hn1[R * LD], dx0[R * LDG], dx1[R * LDG];
     static float dhh0[R * LDG], dhh1[R * LDG], dhp0[R * LD], dhp1[R * LD], dhpin[R * LD];
+    static float dbx0[4 * H], dbx1[4 * H], dbh0[3 * H], dbh1[3 * H];
     rng_t r;
     rng_seed(&r, 7);
     fill(x, N, 30, &r);
@@ -125,10 +126,12 @@ static void variant_matches_base(int level)
             memcpy(g, gin, sizeof gin), memcpy(dc, dcin, sizeof dcin), memset(dg, 0, sizeof dg0);
             memset(c, 0, sizeof c0), memset(h, 0, sizeof h0);
             nn_lstm_step_forward(g, LDG, c, h, prev, LD, R, H);
-            nn_lstm_step_backward(dg, dc, g, LDG, c, prev, dh, LD, R, H);
+            float *db = v ? dbx1 : dbx0;
+            memcpy(db, gin, sizeof(float) * 4 * H);
+            nn_lstm_step_backward(dg, dc, db, g, LDG, c, prev, dh, LD, R, H);
         }
         CHECK(same_bits(g0, g1, R * LDG) && same_bits(c0, c1, R * LD) && same_bits(h0, h1, R * LD));
-        CHECK(same_bits(dg0, dg1, R * LDG) && same_bits(dc0, dc1, R * H));
+        CHECK(same_bits(dg0, dg1, R * LDG) && same_bits(dc0, dc1, R * H) && same_bits(dbx0, dbx1, 4 * H));
         for (int v = 0; v < 2; v++) {
             nn_simd_use(v ? level : 0);
             float *g = v ? g1 : g0, *h = v ? h1 : h0, *hn = v ? hn1 : hn0, *dx = v ? dx1 : dx0;
@@ -136,10 +139,13 @@ static void variant_matches_base(int level)
             memcpy(g, gin, sizeof gin), memcpy(dhp, dhpin, sizeof dhpin);
             memset(h, 0, sizeof h0), memset(hn, 0, sizeof hn0), memset(dx, 0, sizeof dx0), memset(dhh, 0, sizeof dhh0);
             nn_gru_step_forward(g, LDG, hn, h, prev, LD, gh, bhh, R, H);
-            nn_gru_step_backward(dx, dhh, prev ? dhp : NULL, dh, g, LDG, hn, prev, LD, R, H);
+            float *dbx = v ? dbx1 : dbx0, *dbh = v ? dbh1 : dbh0;
+            memcpy(dbx, bhh, sizeof bhh), memcpy(dbh, bhh, sizeof bhh);
+            nn_gru_step_backward(dx, dhh, prev ? dhp : NULL, dbx, dbh, dh, g, LDG, hn, prev, LD, R, H);
         }
         CHECK(same_bits(g0, g1, R * LDG) && same_bits(h0, h1, R * LD) && same_bits(hn0, hn1, R * LD));
         CHECK(same_bits(dx0, dx1, R * LDG) && same_bits(dhh0, dhh1, R * LDG) && same_bits(dhp0, dhp1, R * LD));
+        CHECK(same_bits(dbx0, dbx1, 3 * H) && same_bits(dbh0, dbh1, 3 * H));
     }
     /* softmax rows of 37 (tails), plain and causal, with a NaN row */
     enum { SR = 40, SN = 37 };
