@@ -23,8 +23,8 @@ bars=$(($(wc -l <"$file") - 1))
 # uses. Read from getrusage (microseconds) where python3 is there, else from
 # /usr/bin/time (hundredths). Every run, of either program, writes a new
 # file: ext4 writes a file that was truncated and written again back to disk
-# when it is closed (auto_da_alloc), which charged 10-40 ms of writeback to
-# each kml-features run after the first while the name was reused.
+# when it is closed (auto_da_alloc), and that writeback is charged to the
+# process that closes it (up to 40 ms a kml-features run when measured).
 cpu_seconds() { # cpu_seconds OUT CMD...: runs CMD > OUT, prints its CPU seconds
     local out=$1
     shift
