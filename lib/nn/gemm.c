@@ -3,7 +3,7 @@
 
 #include <cblas.h>
 
-double nn_gemm_flops;
+_Thread_local double nn_gemm_flops;
 
 void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc)

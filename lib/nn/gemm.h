@@ -16,8 +16,10 @@ void nn_gemm_loop_f(int ta, int tb, int M, int N, int K, float alpha, const floa
                     const float *B, int ldb, float beta, float *C, int ldc);
 void nn_gemm_loop_d(int ta, int tb, int M, int N, int K, double alpha, const double *A, int lda,
                     const double *B, int ldb, double beta, double *C, int ldc);
-/* Whole-process count of floating-point operations done by nn_sgemm (2MNK
- * each), for benchmarks; not thread-safe, reset by the caller. */
-extern double nn_gemm_flops;
+/* Count of floating-point operations done by nn_sgemm (2MNK each), for
+ * benchmarks; one per thread (no race between lib/nn's worker threads),
+ * and parallel.c adds its workers' counts to the calling thread's after each
+ * split call, so the caller's count covers the whole step. */
+extern _Thread_local double nn_gemm_flops;
 
 #endif

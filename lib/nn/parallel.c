@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn/gemm.h"
 #include "nn/layers.h"
 #include "util.h"
 
@@ -61,6 +62,7 @@ typedef struct {
     rng_t *rng;           /* train: dropout's stream (the step's, or the part's own when split) */
     float *logits;        /* predict: (B,C) the part's output rows */
     double loss, dp;      /* out: the part's weighted mean loss and its weight sum */
+    double flops;         /* out: nn_sgemm's work in the part (its thread's counter) */
 } part_job;
 
 typedef struct nn_pool nn_pool;
@@ -101,6 +103,7 @@ static double weight_sum(const int *y, const float *cw, int B)
 static void run_job(part_job *j)
 {
     nn_model *r = j->r;
+    const double f0 = nn_gemm_flops;
     if (j->kind == JOB_TRAIN) {
         nn_forward(r, j->x, j->B, 1, j->rng);
         j->loss = crossentropy_forward(r->probs, r->logits, j->y, j->cw, j->B, 3);
@@ -118,6 +121,7 @@ static void run_job(part_job *j)
             j->dp = weight_sum(j->y, j->cw, j->B);
         }
     }
+    j->flops = nn_gemm_flops - f0;
 }
 
 static void *worker(void *p)
@@ -195,6 +199,7 @@ static void run_parts(nn_model *m, part_job *jobs, int n)
     pthread_mutex_lock(&pl->mu);
     while (pl->left > 0) pthread_cond_wait(&pl->done, &pl->mu);
     pthread_mutex_unlock(&pl->mu);
+    for (int p = 1; p < n; p++) nn_gemm_flops += jobs[p].flops; /* part 0's is in this thread's count */
 }
 
 /* A replica of m: the same configuration, tensor table and parameter block;

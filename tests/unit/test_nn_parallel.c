@@ -319,6 +319,25 @@ static int parts_for(const char *arch, int small_model, int B)
     return P;
 }
 
+/* The benchmark's work counter (a per-thread count that the split adds up
+ * after each call) counts the same products at two threads as at one. */
+static void test_flops_counted(void)
+{
+    for (int a = 0; a < 6; a++) {
+        double f[2];
+        for (int k = 0; k < 2; k++) {
+            float loss;
+            rng_t r;
+            double f0 = nn_gemm_flops;
+            nn_model *m = run_steps(archs[a], 0, k + 1, NMAX, 1, 0, NULL, 7, &loss, &r);
+            f[k] = nn_gemm_flops - f0;
+            nn_free(m);
+        }
+        CHECK(f[0] > 0);
+        if (f[0] != f[1]) t_fail(__FILE__, __LINE__, "%s: %.0f flops at one thread, %.0f at two", archs[a], f[0], f[1]);
+    }
+}
+
 static void test_split_rule(void)
 {
     CHECK_EQ_INT(parts_for("lstm", 0, 1), 1);
@@ -377,6 +396,7 @@ int main(void)
           test_predict_matches_one_thread);
     t_run("nn parallel: OpenBLAS's thread count is restored after every call", test_blas_threads_restored);
     t_run("nn parallel: a batch splits only where each part carries enough work", test_split_rule);
+    t_run("nn parallel: the matrix-product work counter counts the workers' products too", test_flops_counted);
     t_run("nn parallel: a forked child steps a model whose threads the parent started", test_fork);
     return t_done();
 }
