@@ -49,9 +49,13 @@ static void on_field(void *data, size_t len, void *ctx)
         r->capf = r->capf ? 2 * r->capf : 16;
         r->off = xrealloc(r->off, r->capf * sizeof *r->off);
     }
-    if (r->buflen + len + 1 > r->bufcap) {
-        while (r->buflen + len + 1 > r->bufcap) r->bufcap = r->bufcap ? 2 * r->bufcap : 256;
+    /* CSV_FIELD_SLACK bytes stay readable past the last field's NUL (see
+     * csv.h), zeroed when the buffer grows so that nothing read is undefined */
+    if (r->buflen + len + 1 + CSV_FIELD_SLACK > r->bufcap) {
+        size_t old = r->bufcap;
+        while (r->buflen + len + 1 + CSV_FIELD_SLACK > r->bufcap) r->bufcap = r->bufcap ? 2 * r->bufcap : 256;
         r->buf = xrealloc(r->buf, r->bufcap);
+        memset(r->buf + old, 0, r->bufcap - old);
     }
     r->off[r->nf++] = r->buflen;
     if (len) memcpy(r->buf + r->buflen, data, len);

@@ -37,6 +37,9 @@ const char *csv_path(const csv_reader *r); /* "<stdin>" or the path */
 int csv_next(csv_reader *r);
 long csv_line(const csv_reader *r); /* line number of the current row (header = 1) */
 const char *csv_field(const csv_reader *r, int col); /* NUL-terminated text */
+/* At least this many bytes after a field's NUL may be read (they belong to
+ * the reader), so a parser may load a field a machine word at a time. */
+#define CSV_FIELD_SLACK 32
 size_t csv_field_len(const csv_reader *r, int col);
 int csv_empty(const csv_reader *r, int col);
 
