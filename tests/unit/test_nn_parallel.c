@@ -22,6 +22,7 @@
 #include "nn/nn.h"
 #include "nn/nn_impl.h"
 #include "rng.h"
+#include "nn_toy.h"
 
 #include <cblas.h> /* after lib/nn's headers: it brings complex.h's I */
 
@@ -203,15 +204,8 @@ static void test_learns_without_reallocating(void)
     static float x[N * T * F];
     int y[N];
     rng_t r;
-    rng_seed(&r, 4);
-    for (int i = 0; i < N; i++) {
-        for (int j = 0; j < T * F; j++) x[i * T * F + j] = (float)rng_normal(&r);
-        float v = x[i * T * F + (T - 1) * F];
-        y[i] = v < -0.4f ? 0 : v > 0.4f ? 2 : 1;
-    }
     nn_adam_cfg opt;
-    nn_adam_default(&opt);
-    opt.lr = 1e-2f, opt.clip_norm = 5, opt.weight_decay = 1e-4f, opt.decoupled = 1;
+    nn_toy_task(x, y, N, T, F, &r, &opt);
     for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
         nn_config c = small(archs[a], 0);
         nn_model *m = nn_create(&c, 9);
