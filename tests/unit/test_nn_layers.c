@@ -426,6 +426,36 @@ static double rnn_loss(void)
     else lstm_forward_d(rn_h, rn_c, rn_g, wt, rn_in, rn_wih, rn_whh, rn_bih, rn_bhh, RB, RT, RI, RH);
     return dot(rn_h, rn_R, RB * RT * RH);
 }
+/* The float LSTM or GRU on (B,T,I) inputs with H units: forward, then
+ * backward from the upstream gradient R (B,T,H), each output in a buffer of
+ * its own (rnn_f_free gives them back). */
+typedef struct {
+    float *h, *c, *g, *hn, *gh, *wt, *dh, *din, *dwih, *dwhh, *dbih, *dbhh, *s1, *s2;
+} rnn_f;
+
+static rnn_f rnn_float_run(int gru, const float *in, const float *wih, const float *whh, const float *bih,
+                           const float *bhh, const double *R, int B, int T, int I, int H)
+{
+    const int G = (gru ? 3 : 4) * H;
+    const long nin = (long)B * T * I, nh = (long)B * T * H, ng = (long)B * T * G;
+    rnn_f f = {zerosf(nh), zerosf(nh), zerosf(ng), zerosf(nh), zerosf((long)B * G), zerosf(4L * H * H), tof(R, nh),
+               zerosf(nin), zerosf((long)G * I), zerosf((long)G * H), zerosf(G), zerosf(G), zerosf(ng), zerosf(ng)};
+    if (gru) {
+        gru_forward(f.h, f.g, f.hn, f.gh, f.wt, in, wih, whh, bih, bhh, B, T, I, H);
+        gru_backward(f.din, f.dwih, f.dwhh, f.dbih, f.dbhh, f.dh, f.s1, f.s2, f.h, f.g, f.hn, in, wih, whh, B, T, I, H);
+    } else {
+        lstm_forward(f.h, f.c, f.g, f.wt, in, wih, whh, bih, bhh, B, T, I, H);
+        lstm_backward(f.din, f.dwih, f.dwhh, f.dbih, f.dbhh, f.dh, f.s1, f.s2, f.h, f.c, f.g, in, wih, whh, B, T, I, H);
+    }
+    return f;
+}
+
+static void rnn_f_free(rnn_f *f)
+{
+    free(f->h), free(f->c), free(f->g), free(f->hn), free(f->gh), free(f->wt), free(f->dh), free(f->din);
+    free(f->dwih), free(f->dwhh), free(f->dbih), free(f->dbhh), free(f->s1), free(f->s2);
+}
+
 static void test_rnn(int gru)
 {
     r_gru = gru;
@@ -448,20 +478,11 @@ static void test_rnn(int gru)
     snprintf(what, sizeof what, "%s b_hh", nm), gradcheck(what, rn_bhh, dbhh, G, rnn_loss);
     /* float build */
     float *fin = tof(rn_in, nin), *fwih = tof(rn_wih, G * RI), *fwhh = tof(rn_whh, G * RH), *fbih = tof(rn_bih, G), *fbhh = tof(rn_bhh, G);
-    float *fh = zerosf(nh), *fc = zerosf(nh), *fg = zerosf(ng), *fhn = zerosf(nh), *fgh = zerosf(RB * G), *fdh = tof(rn_R, nh);
-    float *fdin = zerosf(nin), *fdwih = zerosf(G * RI), *fdwhh = zerosf(G * RH), *fdbih = zerosf(G), *fdbhh = zerosf(G);
-    float *f1 = zerosf(ng), *f2 = zerosf(ng), fwt[4 * RH * RH];
-    if (gru) {
-        gru_forward(fh, fg, fhn, fgh, fwt, fin, fwih, fwhh, fbih, fbhh, RB, RT, RI, RH);
-        gru_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fg, fhn, fin, fwih, fwhh, RB, RT, RI, RH);
-    } else {
-        lstm_forward(fh, fc, fg, fwt, fin, fwih, fwhh, fbih, fbhh, RB, RT, RI, RH);
-        lstm_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fc, fg, fin, fwih, fwhh, RB, RT, RI, RH);
-    }
-    same_f("rnn h", fh, rn_h, nh);
-    same_f("rnn din", fdin, din, nin);
-    same_f("rnn dw_hh", fdwhh, dwhh, G * RH);
-    same_f("rnn db_hh", fdbhh, dbhh, G);
+    rnn_f f = rnn_float_run(gru, fin, fwih, fwhh, fbih, fbhh, rn_R, RB, RT, RI, RH);
+    same_f("rnn h", f.h, rn_h, nh);
+    same_f("rnn din", f.din, din, nin);
+    same_f("rnn dw_hh", f.dwhh, dwhh, G * RH);
+    same_f("rnn db_hh", f.dbhh, dbhh, G);
     /* the first step by hand: with h0 = 0, h_1 depends on x_1 and biases only */
     if (!gru) {
         double gi[4];
@@ -485,8 +506,8 @@ static void test_rnn(int gru)
     }
     free(rn_in), free(rn_wih), free(rn_whh), free(rn_bih), free(rn_bhh), free(rn_h), free(rn_c), free(rn_g), free(rn_hn), free(rn_gh), free(rn_R);
     free(din), free(dwih), free(dwhh), free(dbih), free(dbhh), free(dh), free(s1), free(s2);
-    free(fin), free(fwih), free(fwhh), free(fbih), free(fbhh), free(fh), free(fc), free(fg), free(fhn), free(fgh), free(fdh);
-    free(fdin), free(fdwih), free(fdwhh), free(fdbih), free(fdbhh), free(f1), free(f2);
+    free(fin), free(fwih), free(fwhh), free(fbih), free(fbhh);
+    rnn_f_free(&f);
 }
 static void test_lstm(void) { test_rnn(0); }
 static void test_gru(void) { test_rnn(1); }
@@ -513,37 +534,27 @@ static void test_rnn_wide(void)
             lstm_backward_d(din, dwih, dwhh, dbih, dbhh, dh, s1, s2, h, c, g, in, wih, whh, B, T, I, H);
         }
         float *fin = tof(in, nin), *fwih = tof(wih, G * I), *fwhh = tof(whh, G * H), *fbih = tof(bih, G), *fbhh = tof(bhh, G);
-        float *ref[3] = {0};
+        rnn_f ref = {0};
         for (int level = 0; level <= nn_simd_max(); level++) {
             nn_simd_use(level);
-            float *fh = zerosf(nh), *fc = zerosf(nh), *fg = zerosf(ng), *fhn = zerosf(nh), *fgh = zerosf(B * G);
-            float *fdh = tof(R, nh), *fdin = zerosf(nin), *fdwih = zerosf(G * I), *fdwhh = zerosf(G * H);
-            float *fdbih = zerosf(G), *fdbhh = zerosf(G), *f1 = zerosf(ng), *f2 = zerosf(ng), fwt[4 * H * H];
-            if (gru) {
-                gru_forward(fh, fg, fhn, fgh, fwt, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
-                gru_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fg, fhn, fin, fwih, fwhh, B, T, I, H);
-            } else {
-                lstm_forward(fh, fc, fg, fwt, fin, fwih, fwhh, fbih, fbhh, B, T, I, H);
-                lstm_backward(fdin, fdwih, fdwhh, fdbih, fdbhh, fdh, f1, f2, fh, fc, fg, fin, fwih, fwhh, B, T, I, H);
-            }
-            same_f("wide rnn h", fh, h, nh);
-            same_f("wide rnn din", fdin, din, nin);
-            same_f("wide rnn dw_ih", fdwih, dwih, G * I);
-            same_f("wide rnn dw_hh", fdwhh, dwhh, G * H);
-            same_f("wide rnn db_ih", fdbih, dbih, G);
-            same_f("wide rnn db_hh", fdbhh, dbhh, G);
+            rnn_f f = rnn_float_run(gru, fin, fwih, fwhh, fbih, fbhh, R, B, T, I, H);
+            same_f("wide rnn h", f.h, h, nh);
+            same_f("wide rnn din", f.din, din, nin);
+            same_f("wide rnn dw_ih", f.dwih, dwih, G * I);
+            same_f("wide rnn dw_hh", f.dwhh, dwhh, G * H);
+            same_f("wide rnn db_ih", f.dbih, dbih, G);
+            same_f("wide rnn db_hh", f.dbhh, dbhh, G);
             if (!level) {
-                ref[0] = fh, ref[1] = fdin, ref[2] = fdwhh;
+                ref = f;
             } else {
-                CHECK(memcmp(ref[0], fh, sizeof(float) * nh) == 0);
-                CHECK(memcmp(ref[1], fdin, sizeof(float) * nin) == 0);
-                CHECK(memcmp(ref[2], fdwhh, sizeof(float) * G * H) == 0);
-                free(fh), free(fdin), free(fdwhh);
+                CHECK(memcmp(ref.h, f.h, sizeof(float) * nh) == 0);
+                CHECK(memcmp(ref.din, f.din, sizeof(float) * nin) == 0);
+                CHECK(memcmp(ref.dwhh, f.dwhh, sizeof(float) * G * H) == 0);
+                rnn_f_free(&f);
             }
-            free(fc), free(fg), free(fhn), free(fgh), free(fdh), free(fdwih), free(fdbih), free(fdbhh), free(f1), free(f2);
         }
         nn_simd_use(nn_simd_max());
-        free(ref[0]), free(ref[1]), free(ref[2]);
+        rnn_f_free(&ref);
         free(in), free(wih), free(whh), free(bih), free(bhh), free(h), free(c), free(g), free(hn), free(gh), free(R);
         free(din), free(dwih), free(dwhh), free(dbih), free(dbhh), free(dh), free(s1), free(s2);
         free(fin), free(fwih), free(fwhh), free(fbih), free(fbhh);
