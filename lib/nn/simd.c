@@ -63,43 +63,17 @@ static inline vf vfma_base(vf a, vf b, vf c)
 #pragma GCC target("avx2,fma")
 #define VW 8
 #define VIOTA ((vi){0, 1, 2, 3, 4, 5, 6, 7})
-#define vf vf8
-#define vi vi8
-#define vfu vfu8
-typedef float vf __attribute__((vector_size(32)));
-typedef float vfu __attribute__((vector_size(32), aligned(4), may_alias));
-typedef int32_t vi __attribute__((vector_size(32)));
-#undef VFMA
-#define VFMA(a, b, c) ((vf)_mm256_fmadd_ps((a), (b), (c)))
+#define VFMA_INTRIN _mm256_fmadd_ps
 #define SIMD_FN(n) n##_avx2
-#include "nn/simd_body.h"
-#undef SIMD_FN
-#undef VW
-#undef VIOTA
-#undef vf
-#undef vi
-#undef vfu
+#include "nn/simd_wide.h"
 #pragma GCC pop_options
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #define VW 16
 #define VIOTA ((vi){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
-#define vf vf16
-#define vi vi16
-#define vfu vfu16
-typedef float vf __attribute__((vector_size(64)));
-typedef float vfu __attribute__((vector_size(64), aligned(4), may_alias));
-typedef int32_t vi __attribute__((vector_size(64)));
-#undef VFMA
-#define VFMA(a, b, c) ((vf)_mm512_fmadd_ps((a), (b), (c)))
+#define VFMA_INTRIN _mm512_fmadd_ps
 #define SIMD_FN(n) n##_avx512
-#include "nn/simd_body.h"
-#undef SIMD_FN
-#undef VW
-#undef VIOTA
-#undef vf
-#undef vi
-#undef vfu
+#include "nn/simd_wide.h"
 #pragma GCC pop_options
 #endif
 
