@@ -259,6 +259,18 @@ static decimal general(uint64_t bits, uint64_t m, int pow2)
     }
 }
 
+/* printf's exponent suffix "e+XX" / "e-XX" for a decimal exponent X with
+ * |X| < 100 (the range both row printers below handle); returns its length. */
+static inline int put_exp(char *b, int X)
+{
+    int e = X < 0 ? -X : X;
+    b[0] = 'e';
+    b[1] = X < 0 ? '-' : '+';
+    b[2] = (char)('0' + e / 10);
+    b[3] = (char)('0' + e % 10);
+    return 4;
+}
+
 #ifdef TA_DTOA_SSE2
 
 /* The 16 digits of hi8 10^8 + lo8 (each < 10^8) as bytes 0..9, first digit in
@@ -299,12 +311,7 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int 
         b[1] = '.';
         _mm_storeu_si128((__m128i *)(b + 2), a);
         n = nd > 1 ? nd + 1 : 1;
-        int e = X < 0 ? -X : X; /* < 100 in the range handled here */
-        b[n] = 'e';
-        b[n + 1] = X < 0 ? '-' : '+';
-        b[n + 2] = (char)('0' + e / 10);
-        b[n + 3] = (char)('0' + e % 10);
-        n += 4;
+        n += put_exp(b + n, X);
     } else if (X >= 0) {
         int j = X + 1; /* digits before the point, < 17 here */
         /* byte i is digit i + 2 of D, at b[i + 1]: before the point (i < j - 1)
@@ -375,12 +382,7 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int 
         b[1] = '.';
         put16(b + 2, ahi, alo);
         n = nd > 1 ? nd + 1 : 1;
-        int a = X < 0 ? -X : X; /* < 100 in the range handled here */
-        b[n] = 'e';
-        b[n + 1] = X < 0 ? '-' : '+';
-        b[n + 2] = (char)('0' + a / 10);
-        b[n + 3] = (char)('0' + a % 10);
-        n += 4;
+        n += put_exp(b + n, X);
     } else if (X >= 0) {
         int j = X + 1; /* digits before the point, < 17 here */
         b[0] = c0;
