@@ -5,6 +5,9 @@
 #include "ta/ta.h"
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +111,25 @@ double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean)
     return window_sqdev(ring_window(r, n), n, mean) / (n - ddof);
 }
 
+/* Window extremes. NaN never wins (as with `if (x > m) m = x`); with SSE2,
+ * two lanes of maxpd/minpd, which keep the running value unless the new one
+ * is greater (smaller), so a NaN is skipped there too. Of equal values the
+ * two ways may return different ones, which only +0 and -0 can tell apart. */
+#ifdef __SSE2__
+#define RING_EXTREME(OP, INIT)                                                                                   \
+    const double *x = ring_window(r, n);                                                                        \
+    __m128d a = _mm_set1_pd(INIT), b = a;                                                                       \
+    int i = 0;                                                                                                  \
+    for (; i + 4 <= n; i += 4) {                                                                                \
+        a = OP(_mm_loadu_pd(x + i), a);                                                                         \
+        b = OP(_mm_loadu_pd(x + i + 2), b);                                                                     \
+    }                                                                                                           \
+    for (; i < n; i++) a = OP(_mm_set1_pd(x[i]), a);                                                            \
+    a = OP(b, a);                                                                                        \
+    return _mm_cvtsd_f64(OP(_mm_unpackhi_pd(a, a), a));
+double ta_ring_max(const ta_ring *r, int n) { RING_EXTREME(_mm_max_pd, -INFINITY) }
+double ta_ring_min(const ta_ring *r, int n) { RING_EXTREME(_mm_min_pd, INFINITY) }
+#else
 double ta_ring_max(const ta_ring *r, int n)
 {
     const double *x = ring_window(r, n);
@@ -125,6 +147,7 @@ double ta_ring_min(const ta_ring *r, int n)
         if (x[i] < m) m = x[i];
     return m;
 }
+#endif
 
 int ta_warmup(double alpha, double tol)
 {
