@@ -38,35 +38,35 @@ static inline const double *ring_window(const ta_ring *r, int n)
     return r->v + r->pos + r->cap - n;
 }
 
-/* Sums in four interleaved lanes (value k goes to lane k mod 4, k counted
- * from the oldest), added up at the end: four independent chains of
- * additions instead of one, and an order fixed by the window's values alone,
- * so a value never depends on where the ring or the data began. */
-__attribute__((always_inline)) static inline double lane_sum(const double *x, int n)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int k = 0;
-    for (; k + 4 <= n; k += 4) s0 += x[k], s1 += x[k + 1], s2 += x[k + 2], s3 += x[k + 3];
-    if (k < n) s0 += x[k++];
-    if (k < n) s1 += x[k++];
-    if (k < n) s2 += x[k++];
-    return (s0 + s1) + (s2 + s3);
-}
+/* Sums in eight interleaved lanes (value k goes to lane k mod 8, k counted
+ * from the oldest), added up at the end as ((0 + 1) + (2 + 3)) + ((4 + 5) +
+ * (6 + 7)): eight independent chains of additions instead of one (a 72-bar
+ * window is 9 additions deep, not 72 or, with four lanes, 18: the
+ * statistics of a bar are bound by the adder's latency, not its
+ * throughput), and an order fixed by the window's values alone, so a value
+ * never depends on where the ring or the data began. ACC(s, i) adds the
+ * term of value i to lane s. */
+#define LANES8(ACC)                                                                                              \
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;                                     \
+    int k = 0;                                                                                                  \
+    for (; k + 8 <= n; k += 8) {                                                                                \
+        ACC(s0, k), ACC(s1, k + 1), ACC(s2, k + 2), ACC(s3, k + 3);                                             \
+        ACC(s4, k + 4), ACC(s5, k + 5), ACC(s6, k + 6), ACC(s7, k + 7);                                         \
+    }                                                                                                           \
+    if (k < n) ACC(s0, k), k++;                                                                                 \
+    if (k < n) ACC(s1, k), k++;                                                                                 \
+    if (k < n) ACC(s2, k), k++;                                                                                 \
+    if (k < n) ACC(s3, k), k++;                                                                                 \
+    if (k < n) ACC(s4, k), k++;                                                                                 \
+    if (k < n) ACC(s5, k), k++;                                                                                 \
+    if (k < n) ACC(s6, k), k++;                                                                                 \
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 
-__attribute__((always_inline)) static inline double lane_sqdev(const double *x, int n, double m)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int k = 0;
-    for (; k + 4 <= n; k += 4) {
-        double d0 = x[k] - m, d1 = x[k + 1] - m, d2 = x[k + 2] - m, d3 = x[k + 3] - m;
-        s0 += d0 * d0, s1 += d1 * d1, s2 += d2 * d2, s3 += d3 * d3;
-    }
-    double d;
-    if (k < n) d = x[k++] - m, s0 += d * d;
-    if (k < n) d = x[k++] - m, s1 += d * d;
-    if (k < n) d = x[k++] - m, s2 += d * d;
-    return (s0 + s1) + (s2 + s3);
-}
+#define ACC_SUM(s, i) (s += x[i])
+#define ACC_SQDEV(s, i) (s += (x[i] - m) * (x[i] - m))
+__attribute__((always_inline)) static inline double lane_sum(const double *x, int n) { LANES8(ACC_SUM) }
+/* the squared deviations from m, in the same lanes */
+__attribute__((always_inline)) static inline double lane_sqdev(const double *x, int n, double m) { LANES8(ACC_SQDEV) }
 
 /* The window lengths kml-features uses, as constants: the compiler unrolls
  * the lanes completely (same additions in the same order). */

@@ -56,7 +56,7 @@ static inline void ta_ring_push(ta_ring *r, double x)
 /* The value k bars ago (0 = newest); requires k < len. */
 static inline double ta_ring_ago(const ta_ring *r, int k) { return r->v[r->pos + r->cap - 1 - k]; }
 /* Statistics of the newest n values (n <= len),
- * summed in an order fixed by their positions counted from the oldest (four
+ * summed in an order fixed by their positions counted from the oldest (eight
  * interleaved lanes), so the result depends only on those values, never on
  * where the ring or the data started. */
 double ta_ring_sum(const ta_ring *r, int n);

@@ -268,13 +268,14 @@ static void shared_inputs_give_the_same_values(void)
 }
 
 /* Window sums and variances in their stated order (value k of the window,
- * counted from the oldest, into lane k mod 4; lanes added as (0 + 1) +
- * (2 + 3)), at every window length, including those ta.c unrolls. */
+ * counted from the oldest, into lane k mod 8; lanes added as ((0 + 1) +
+ * (2 + 3)) + ((4 + 5) + (6 + 7))), at every window length, including those
+ * ta.c unrolls. */
 static double lanes_ref(const double *x, int n, double m, int sq)
 {
-    double s[4] = {0, 0, 0, 0};
-    for (int k = 0; k < n; k++) s[k % 4] += sq ? (x[k] - m) * (x[k] - m) : x[k];
-    return (s[0] + s[1]) + (s[2] + s[3]);
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < n; k++) s[k % 8] += sq ? (x[k] - m) * (x[k] - m) : x[k];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 static void window_statistics_follow_the_lane_order(void)
