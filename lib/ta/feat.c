@@ -213,7 +213,7 @@ struct feat_engine {
     struct { int from, len; } runs[F_COUNT];
     /* indicators */
     ta_ring closes;       /* last 25 closes, for returns */
-    ta_stddev rv12, rv24, rv72;
+    ta_ring rets;         /* last 72 one-bar log returns: rv_12, rv_24, rv_72 */
     ta_rangevol park4, park, gk;
     ta_rsi rsi;
     ta_atr atr;
@@ -254,9 +254,7 @@ struct feat_engine {
 static void engine_reset(feat_engine *e)
 {
     ta_ring_clear(&e->closes);
-    ta_stddev_reset(&e->rv12);
-    ta_stddev_reset(&e->rv24);
-    ta_stddev_reset(&e->rv72);
+    ta_ring_clear(&e->rets);
     ta_rangevol_reset(&e->park4);
     ta_rangevol_reset(&e->park);
     ta_rangevol_reset(&e->gk);
@@ -317,9 +315,7 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
     }
     e->win_from = e->first_row > lw ? e->first_row - lw : 0;
     ta_ring_init(&e->closes, 25);
-    ta_stddev_init(&e->rv12, 12, 1);
-    ta_stddev_init(&e->rv24, 24, 1);
-    ta_stddev_init(&e->rv72, 72, 1);
+    ta_ring_init(&e->rets, 72);
     ta_parkinson_init(&e->park4, 4);
     ta_parkinson_init(&e->park, 24);
     ta_garman_klass_init(&e->gk, 24);
@@ -356,9 +352,7 @@ void feat_free(feat_engine *e)
 {
     if (!e) return;
     ta_ring_free(&e->closes);
-    ta_stddev_free(&e->rv12);
-    ta_stddev_free(&e->rv24);
-    ta_stddev_free(&e->rv72);
+    ta_ring_free(&e->rets);
     ta_rangevol_free(&e->park4);
     ta_rangevol_free(&e->park);
     ta_rangevol_free(&e->gk);
@@ -384,7 +378,7 @@ static int engine_rings(feat_engine *e, ta_ring **r)
 {
     int n = 0;
     r[n++] = &e->closes;
-    r[n++] = &e->rv12.r, r[n++] = &e->rv24.r, r[n++] = &e->rv72.r;
+    r[n++] = &e->rets;
     r[n++] = &e->park4.r, r[n++] = &e->park.r, r[n++] = &e->gk.r;
     r[n++] = &e->cci.tp;
     r[n++] = &e->willr.hl.h, r[n++] = &e->willr.hl.l;
@@ -471,9 +465,16 @@ static void compute(feat_engine *e, const feat_bar *b)
         }
     if (have_prev) {
         double r1 = v[F_RET_1]; /* log(c / pc), computed just above */
-        def[F_RV_12] = ta_stddev_update(&e->rv12, r1, &v[F_RV_12]);
-        def[F_RV_24] = ta_stddev_update(&e->rv24, r1, &v[F_RV_24]);
-        def[F_RV_72] = ta_stddev_update(&e->rv72, r1, &v[F_RV_72]);
+        /* sample standard deviations (ta_stddev's) of the last 12, 24, 72 */
+        static const int rv_n[3] = {12, 24, 72};
+        ta_ring_push(&e->rets, r1);
+        double var[3];
+        int k = e->rets.len >= 72 ? 3 : e->rets.len >= 24 ? 2 : e->rets.len >= 12;
+        ta_ring_vars(&e->rets, rv_n, k, 1, var);
+        for (int i = 0; i < k; i++) {
+            v[F_RV_12 + i] = sqrt(var[i]);
+            def[F_RV_12 + i] = 1;
+        }
         /* On-balance volume: its 24-bar change is the sum of the last 24
          * signed volumes, independent of where the cumulative sum began. */
         ta_ring_push(&e->obv, c > pc ? b->volume : c < pc ? -b->volume : 0.0);

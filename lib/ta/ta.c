@@ -111,6 +111,24 @@ double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean)
     return window_sqdev(ring_window(r, n), n, mean) / (n - ddof);
 }
 
+/* Several windows of one ring at once: their sums and squared deviations
+ * are independent chains of additions, and written out together in one
+ * function (the lengths kml-features uses as constants) the CPU runs them
+ * side by side instead of one call after another. Each window's own lane
+ * order, so the values are ta_ring_var's. */
+void ta_ring_vars(const ta_ring *r, const int *n, int k, int ddof, double *var)
+{
+    if (k == 3 && n[0] == 12 && n[1] == 24 && n[2] == 72 && ddof == 1) {
+        const double *x = ring_window(r, 72), *x24 = x + 48, *x12 = x + 60;
+        double m12 = lane_sum(x12, 12) / 12, m24 = lane_sum(x24, 24) / 24, m72 = lane_sum(x, 72) / 72;
+        var[0] = lane_sqdev(x12, 12, m12) / 11;
+        var[1] = lane_sqdev(x24, 24, m24) / 23;
+        var[2] = lane_sqdev(x, 72, m72) / 71;
+        return;
+    }
+    for (int i = 0; i < k; i++) var[i] = ta_ring_var(r, n[i], ddof);
+}
+
 /* Window extremes. NaN never wins (as with `if (x > m) m = x`); with SSE2,
  * two lanes of maxpd/minpd, which keep the running value unless the new one
  * is greater (smaller), so a NaN is skipped there too. Of equal values the

@@ -65,6 +65,9 @@ double ta_ring_mean(const ta_ring *r, int n);
 double ta_ring_var(const ta_ring *r, int n, int ddof);
 /* Both at once (*mean gets ta_ring_mean's value); returns the variance. */
 double ta_ring_mean_var(const ta_ring *r, int n, int ddof, double *mean);
+/* var[i] = ta_ring_var(r, n[i], ddof) for i < k (each n[i] <= len), the
+ * windows computed side by side. */
+void ta_ring_vars(const ta_ring *r, const int *n, int k, int ddof, double *var);
 double ta_ring_max(const ta_ring *r, int n);
 double ta_ring_min(const ta_ring *r, int n);
 

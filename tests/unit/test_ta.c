@@ -357,6 +357,31 @@ static void ring_statistics_are_order_independent_of_the_start(void)
     ta_ring_free(&b);
 }
 
+/* ta_ring_vars, whose 12/24/72 windows are written out together, gives
+ * ta_ring_var's values bit for bit, and so does its general path. */
+static void ring_vars_equal_ring_var(void)
+{
+    ta_ring r;
+    ta_ring_init(&r, 72);
+    uint64_t u = 0x9E3779B97F4A7C15ULL;
+    long bad = 0;
+    static const int fixed[3] = {12, 24, 72}, other[3] = {5, 13, 40};
+    for (int t = 0; t < 500; t++) {
+        u ^= u << 13, u ^= u >> 7, u ^= u << 17;
+        ta_ring_push(&r, (double)(u >> 11) / 9007199254740992.0 * (t % 7 ? 1e-3 : 3.0) - 1e-4);
+        if (r.len < 72) continue;
+        double a[3], b[3];
+        ta_ring_vars(&r, fixed, 3, 1, a);
+        ta_ring_vars(&r, other, 3, 0, b);
+        for (int i = 0; i < 3; i++) {
+            double wa = ta_ring_var(&r, fixed[i], 1), wb = ta_ring_var(&r, other[i], 0);
+            bad += memcmp(&a[i], &wa, sizeof wa) != 0 || memcmp(&b[i], &wb, sizeof wb) != 0;
+        }
+    }
+    CHECK(bad == 0);
+    ta_ring_free(&r);
+}
+
 /* ta_ring_max/min (SIMD lanes where there is SSE2) against the loop that
  * defines them, at every window length 1-40 on windows with NaN, infinities,
  * ties and negative values: NaN is never returned. */
@@ -595,6 +620,7 @@ int main(void)
     t_run("flat windows follow the zero rules", zero_rules_on_a_flat_window);
     t_run("ring statistics depend only on the window's values", ring_statistics_are_order_independent_of_the_start);
     t_run("ring max/min equal the defining loop", ring_extremes_match_the_loop);
+    t_run("ring_vars equals ring_var window by window", ring_vars_equal_ring_var);
     t_run("ta_fmt_double writes exactly fmt_double's text", fast_printing_equals_fmt_double);
     t_run("ta_fmt_double's text reads back as the same double", fast_printing_round_trips);
     t_run("a column's memo of texts writes ta_fmt_double's text", memo_printing_equals_fmt_double);
