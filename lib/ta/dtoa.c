@@ -81,22 +81,28 @@ static u128 pow10u(int j)
     return p;
 }
 
-/* Per binary exponent, what the usual case needs, so that it takes no
+/* Per binary exponent, what the usual cases need, so that they take no
  * logarithm guess, retry or variable shift: x = m 2^e with m in [2^52, 2^53)
  * lies in [10^g, 10^(g+2)) for g = floor((e + 52) log10 2), and x >= 10^(g+1)
  * exactly when m >= mthr = ceil(10^(g+1) / 2^e) (clipped to [2^52, 2^53]);
- * then k = 15 - g, else 16 - g. unit[] holds 5^k 2^(64-f), the value of
- * m = 1 in T's 64.64 fixed point (T = m unit, h = unit / 2), for both. An
- * exponent is "fast" when both k have 5^k < 2^64 and 0 <= f <= 62; the others
- * take the general path. Filled once, before main(), by exact integer
- * arithmetic. */
+ * then k = 15 - g (the decimal exponent X = 16 - k is g + 1), else 16 - g
+ * (X = g). For both, u[] holds the half gap h = 5^k 2^(63-f) in T's 64.64
+ * fixed point (h is half of unit = 5^k 2^(64-f), the value of m = 1, so
+ * T = 2 m h) and u8 = unit / 10^8 = 5^(k-8) 2^(56-f), an integer when k >= 8
+ * and f <= 56. An exponent is "fast" when both k have 5^k < 2^64 and
+ * 0 <= f <= 62 (fmt_other()'s 64.64 path), "fast8" when also k >= 8 and
+ * f <= 56 (fmt1()'s path: 1e-9 <= |x| < 1e8 about); the others take the
+ * general path. Filled once, before main(), by exact integer arithmetic. */
 #define ETAB_E0 960 /* biased exponents 960..1087: 2^-115 .. 2^13 binades and up */
 #define ETAB_N 128
 static struct {
     uint64_t mthr;
-    int k, fast;
-    u128 unit[2]; /* m < mthr, m >= mthr */
+    int32_t g;
+    uint8_t fast, fast8;
 } etab[ETAB_N];
+static struct {
+    uint64_t u8, hlo, hhi, pad; /* u8 < 2^42, hhi < 12 */
+} eunit[ETAB_N][2];             /* m < mthr, m >= mthr */
 
 __attribute__((constructor)) static void etab_init(void)
 {
@@ -114,14 +120,20 @@ __attribute__((constructor)) static void etab_init(void)
         if (thr < (u128)1 << 52) thr = (u128)1 << 52;
         if (thr > (u128)1 << 53) thr = (u128)1 << 53;
         etab[i].mthr = (uint64_t)thr;
-        etab[i].k = 16 - g;
-        etab[i].fast = 1;
+        etab[i].g = g;
+        etab[i].fast = etab[i].fast8 = 1;
         for (int big = 0; big < 2; big++) {
             int k = 16 - g - big, f = -(e + k);
             int used = big ? thr < (u128)1 << 53 : thr > (u128)1 << 52;
             if (!used) continue;
-            if (k < 0 || k > 27 || f < 0 || f > 62) etab[i].fast = 0;
-            else etab[i].unit[big] = (u128)P5[k] << (64 - f);
+            if (k < 0 || k > 27 || f < 0 || f > 62) {
+                etab[i].fast = etab[i].fast8 = 0;
+                continue;
+            }
+            u128 h = (u128)P5[k] << (63 - f);
+            eunit[i][big].hlo = (uint64_t)h, eunit[i][big].hhi = (uint64_t)(h >> 64);
+            if (k < 8 || f > 56) etab[i].fast8 = 0;
+            else eunit[i][big].u8 = P5[k - 8] << (56 - f);
         }
     }
 }
@@ -259,17 +271,13 @@ static decimal general(uint64_t bits, uint64_t m, int pow2)
     }
 }
 
-/* printf's exponent suffix "e+XX" / "e-XX" for a decimal exponent X with
- * |X| < 100 (the range both row printers below handle); returns its length. */
-static inline int put_exp(char *b, int X)
-{
-    int e = X < 0 ? -X : X;
-    b[0] = 'e';
-    b[1] = X < 0 ? '-' : '+';
-    b[2] = (char)('0' + e / 10);
-    b[3] = (char)('0' + e % 10);
-    return 4;
-}
+/* printf's exponent suffix "e+XX" / "e-XX" for the decimal exponents the
+ * printers below see, X = -16..17 (|x| in [1e-16, 1e17), and 10^17 itself
+ * when x rounds up to it), four bytes each from X = -16 on. */
+static const char EXPS[34][4] = {"e-16", "e-15", "e-14", "e-13", "e-12", "e-11", "e-10", "e-09", "e-08",
+                                 "e-07", "e-06", "e-05", "e-04", "e-03", "e-02", "e-01", "e+00", "e+01",
+                                 "e+02", "e+03", "e+04", "e+05", "e+06", "e+07", "e+08", "e+09", "e+10",
+                                 "e+11", "e+12", "e+13", "e+14", "e+15", "e+16", "e+17"};
 
 #ifdef TA_DTOA_SSE2
 
@@ -280,7 +288,7 @@ static inline int put_exp(char *b, int X)
  * integer), then x / 100 and w / 10 on 16-bit lanes as in digits8(). */
 __attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint32_t lo8)
 {
-    __m128i v = _mm_set_epi64x((long long)lo8, (long long)hi8);
+    __m128i v = _mm_unpacklo_epi64(_mm_cvtsi32_si128((int)hi8), _mm_cvtsi32_si128((int)lo8));
     __m128i q = _mm_srli_epi64(_mm_mul_epu32(v, _mm_set1_epi64x(3518437209LL)), 45);
     __m128i r = _mm_sub_epi64(v, _mm_mul_epu32(q, _mm_set1_epi64x(10000)));
     __m128i x = _mm_or_si128(q, _mm_slli_epi64(r, 32)); /* four 4-digit groups in 32-bit lanes */
@@ -292,32 +300,39 @@ __attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint
     return _mm_or_si128(t, _mm_slli_epi16(u, 8)); /* sixteen digits in bytes */
 }
 
-/* put_g() with SSE2: the 16 digits after the first are made and stored as
- * one vector; the point inside them is put in by blending the digits with
+/* 16 bytes of -1 then 16 of 0: the 16 bytes from BEFORE + 16 - n have -1 in
+ * their first n bytes (n = 0..16). */
+static const char BEFORE[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+
+/* Write the decimal D = c 10^16 + hi8 10^8 + lo8 (c = 1..9, hi8 and lo8 <
+ * 10^8) with decimal exponent X the way printf's %.pg does, after the sign:
+ * fixed notation when -4 <= X < p, else d.ddde+XX; trailing zeros dropped.
+ * Writes up to 34 bytes (scratch past the text included); returns the text's
+ * length. The 16 digits after the first are made and stored as one vector
+ * (SSE2); the point inside them is put in by blending the digits with
  * themselves moved up one byte (the bytes before the point from the first,
  * the rest from the second), so no variable shift or branch is needed. */
-__attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int p, int X)
+__attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, uint32_t hi8, uint32_t lo8, int p, int X)
 {
-    uint64_t hi = D / 100000000;
-    uint32_t lo = (uint32_t)(D - hi * 100000000), c = (uint32_t)(hi / 100000000);
-    __m128i d = digits16((uint32_t)(hi - (uint64_t)c * 100000000), lo);
+    __m128i d = digits16(hi8, lo8);
     __m128i a = _mm_add_epi8(d, _mm_set1_epi8('0'));
     unsigned nz = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) & 0xFFFF;
-    int nd = nz ? 33 - __builtin_clz(nz) : 1; /* 17 less the trailing zeros (c > 0) */
+    int nd = 33 - __builtin_clz(nz | 1); /* 17 less the trailing zeros (c > 0; nz = 0: 1) */
+    nd = nz ? nd : 1;
     char c0 = (char)('0' + c);
     int n;
-    if (X < -4 || X >= p) {
+    if ((unsigned)(X + 4) >= (unsigned)(p + 4)) { /* X < -4 or X >= p */
         b[0] = c0;
         b[1] = '.';
         _mm_storeu_si128((__m128i *)(b + 2), a);
         n = nd > 1 ? nd + 1 : 1;
-        n += put_exp(b + n, X);
+        memcpy(b + n, EXPS[X + 16], 4);
+        n += 4;
     } else if (X >= 0) {
         int j = X + 1; /* digits before the point, < 17 here */
         /* byte i is digit i + 2 of D, at b[i + 1]: before the point (i < j - 1)
          * it stays there, after it moves up one byte */
-        __m128i before = _mm_cmplt_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                        _mm_set1_epi8((char)(j - 1)));
+        __m128i before = _mm_loadu_si128((const __m128i *)(BEFORE + 16 - (j - 1)));
         __m128i m = _mm_or_si128(_mm_and_si128(before, a), _mm_andnot_si128(before, _mm_slli_si128(a, 1)));
         b[0] = c0;
         _mm_storeu_si128((__m128i *)(b + 1), m);
@@ -331,7 +346,6 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int 
         _mm_storeu_si128((__m128i *)(b + n + 1), a);
         n += nd;
     }
-    b[n] = 0;
     return n;
 }
 
@@ -362,17 +376,12 @@ static inline void put16(char *b, uint64_t lo, uint64_t hi)
     memcpy(b + 8, &hi, 8);
 }
 
-/* Write D (17 digits, D in [10^16, 10^17)) with decimal exponent X the way
- * printf's %.pg does, after the sign: fixed notation when -4 <= X < p, else
- * d.ddde+XX; trailing zeros dropped. Writes up to 34 bytes (scratch past the
- * text included); returns the text's length. This is the portable version;
- * the SSE2 one below makes the same text. */
-__attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int p, int X)
+/* put_g() without SSE2 (the SSE2 one above makes the same text; see it). */
+__attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, uint32_t hi8, uint32_t lo8, int p, int X)
 {
-    uint64_t hi = D / 100000000, lo8d, hi8d;
-    uint32_t lo = (uint32_t)(D - hi * 100000000), c = (uint32_t)(hi / 100000000);
-    uint64_t alo = digits8(lo, &lo8d);
-    uint64_t ahi = digits8((uint32_t)(hi - (uint64_t)c * 100000000), &hi8d);
+    uint64_t lo8d, hi8d;
+    uint64_t alo = digits8(lo8, &lo8d);
+    uint64_t ahi = digits8(hi8, &hi8d);
     char c0 = (char)('0' + c);
     /* significant digits: 17 less the trailing zeros (c > 0) */
     int nd = lo8d ? 17 - __builtin_clzll(lo8d) / 8 : hi8d ? 9 - __builtin_clzll(hi8d) / 8 : 1;
@@ -382,7 +391,8 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int 
         b[1] = '.';
         put16(b + 2, ahi, alo);
         n = nd > 1 ? nd + 1 : 1;
-        n += put_exp(b + n, X);
+        memcpy(b + n, EXPS[X + 16], 4);
+        n += 4;
     } else if (X >= 0) {
         int j = X + 1; /* digits before the point, < 17 here */
         b[0] = c0;
@@ -403,14 +413,16 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint64_t D, int 
         put16(b + n + 1, ahi, alo);
         n += nd;
     }
-    b[n] = 0;
     return n;
 }
 
 #endif
 
-/* ta_fmt_double(), inlined into both exported functions. */
-__attribute__((always_inline)) static inline int fmt1(char *buf, double x)
+/* Everything the usual case below leaves: zero, exact powers of two, the
+ * exponents etab does not cover, exact ties and a decimal whose rounding
+ * carries out of its last eight digits. general() decides these exactly
+ * (or hands them to fmt_double()); NUL-terminated. */
+__attribute__((noinline)) static int fmt_other(char *buf, double x)
 {
     uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -424,17 +436,15 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, double x)
         return (int)(b - buf) + 1;
     }
     /* ax = m 2^e exactly, m in [2^52, 2^53) (ax is normal here) */
-    uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52), D;
     int pow2 = m == (1ULL << 52), k, p;
-    uint64_t D;
     unsigned ti = (unsigned)(bits >> 52) - ETAB_E0;
     if (ti < ETAB_N && etab[ti].fast) {
         int big = m >= etab[ti].mthr;
-        u128 unit = etab[ti].unit[big]; /* a multiple of 4 */
-        k = etab[ti].k - big;
-        u128 T = (u128)m * (uint64_t)unit + ((u128)(m * (uint64_t)(unit >> 64)) << 64); /* < 2^121 */
-        u128 h = unit >> 1, quarter = unit >> 2;
-        p = decide(T, h, h - (quarter & (0 - (u128)pow2)), &D);
+        u128 h = (u128)eunit[ti][big].hhi << 64 | eunit[ti][big].hlo;
+        k = 16 - etab[ti].g - big;
+        u128 T = (u128)m * (uint64_t)h * 2 + ((u128)(m * (uint64_t)(h >> 64) * 2) << 64); /* < 2^121 */
+        p = decide(T, h, h - ((h >> 1) & (0 - (u128)pow2)), &D);
     } else {
         decimal r = general(bits, m, pow2);
         if (r.k < 0) return slow(buf, x);
@@ -446,16 +456,78 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, double x)
         D = 10000000000000000ULL;
         X++;
     }
-    return (int)(b - buf) + put_g(b, D, p, X);
+    uint64_t hi = D / 100000000;
+    uint32_t c = (uint32_t)(hi / 100000000);
+    int n = (int)(b - buf) + put_g(b, c, (uint32_t)(hi - (uint64_t)c * 100000000), (uint32_t)(D - hi * 100000000), p, X);
+    buf[n] = 0;
+    return n;
 }
 
-int ta_fmt_double(char *buf, double x) { return fmt1(buf, x); }
+/* ta_fmt_double() in the usual case, 1e-9 <= |x| < 1e8 about ("fast8",
+ * see etab), inlined into both exported functions; the rest goes to
+ * fmt_other(). With u8 = unit / 10^8 an integer, m u8 = T / 10^8 exactly in
+ * 64.64 fixed point: its integer part is hi = floor(Q / 10^8) (Q = T's
+ * integer part), its fraction R = (T mod 10^8) / 10^8, so R 10^8 = (lo8 =
+ * Q mod 10^8) + F / 2^64 exactly, F = T's fraction: two 64 x 64 -> 128
+ * multiplications make the digits' split of Q and T's fraction, Q itself
+ * is never needed. The half gap h = hh + hl / 2^64. The decimals that read
+ * back are the integers strictly inside (T - h, T + h), Q - nlo + 1 ..
+ * Q + nhi with nlo = Q - floor(T - h) = hh + (F < hl) and nhi = floor(T + h)
+ * - Q = hh + (carry of F + hl): so D = Q + d reads back when -nlo < d <= nhi,
+ * that is d + nlo - 1 <= nhi + nlo - 1 as unsigned numbers (the interval is
+ * wider than 2 h > 1.1, never empty). printf's p-digit rounding of T is Q + d
+ * with d = -(Q mod u) or u - (Q mod u) (u = 100, 10) or F >> 63 (p = 17):
+ * only Q's last digits take part, the rounding adds d to lo8, and one that
+ * carries out of lo8 (lo8 + d = 10^8, about 2 in 10^6) is left to
+ * fmt_other(). The half gap below x is h except at exact powers of two,
+ * left to fmt_other() too. nul: write the terminating NUL. */
+__attribute__((always_inline)) static inline int fmt1(char *buf, double x, int nul)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    char *b = buf;
+    b[0] = '-';
+    b += bits >> 63;
+    uint64_t frac = bits & ((1ULL << 52) - 1);
+    unsigned ti = (unsigned)(bits >> 52 & 0x7FF) - ETAB_E0;
+    if (__builtin_expect(ti >= ETAB_N || frac == 0, 0) || __builtin_expect(!etab[ti].fast8, 0)) return fmt_other(buf, x);
+    uint64_t m = frac | (1ULL << 52);
+    int big = m >= etab[ti].mthr;
+    const uint64_t *u = &eunit[ti][big].u8;
+    u128 P = (u128)m * u[0]; /* T / 10^8 */
+    uint64_t hi = (uint64_t)(P >> 64);
+    u128 P2 = (u128)(uint64_t)P * 100000000; /* (T mod 10^8) 2^64 */
+    uint32_t lo8 = (uint32_t)(P2 >> 64), c = (uint32_t)hi / 100000000, hi8 = (uint32_t)hi - c * 100000000;
+    uint64_t F = (uint64_t)P2;
+    uint64_t nlo = u[2] + (F < u[1]), nhi = u[2] + (F + u[1] < F);
+    uint64_t base = nlo - 1, width = nhi + base;
+    /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
+     * that is when (Q mod u) + (F != 0) > u / 2. */
+    uint32_t up = F != 0, r100 = lo8 % 100, r10 = lo8 % 10;
+    uint64_t d15 = (uint64_t)(r100 + up > 50 ? 100 : 0) - r100, d16 = (uint64_t)(r10 + up > 5 ? 10 : 0) - r10;
+    uint64_t d17 = F >> 63; /* always inside: |D17 - T| <= 1/2 < h */
+    int in15 = d15 + base <= width, in16 = d16 + base <= width;
+    /* printf's exact ties need F = 0 (at 16 digits) or 1/2 (at 17); at 15
+     * digits one is 50 units from T, beyond any half gap (< 11.2 units), so
+     * there it never reads back (see decide()); F + F = 0 for both. */
+    if (__builtin_expect((F + F == 0) & !in15, 0)) return fmt_other(buf, x);
+    uint64_t d = in16 ? d16 : d17;
+    d = in15 ? d15 : d;
+    int p = 17 - in15 - (in15 | in16);
+    lo8 += (uint32_t)d;
+    if (__builtin_expect(lo8 >= 100000000, 0)) return fmt_other(buf, x);
+    int n = put_g(b, c, hi8, lo8, p, etab[ti].g + big);
+    if (nul) b[n] = 0;
+    return (int)(b - buf) + n;
+}
+
+int ta_fmt_double(char *buf, double x) { return fmt1(buf, x, 1); }
 
 char *ta_fmt_doubles(char *p, const double *x, int n)
 {
     for (int i = 0; i < n; i++) {
         *p++ = ',';
-        p += fmt1(p, x[i]);
+        p += fmt1(p, x[i], 0);
     }
     return p;
 }
@@ -465,7 +537,7 @@ void ta_fmt_memo_init(ta_fmt_memo *m) { memset(m, 0, sizeof *m); }
 void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits, double x)
 {
     m->e[i].text[0] = ',';
-    m->e[i].len = 1 + fmt1(m->e[i].text + 1, x);
+    m->e[i].len = 1 + fmt1(m->e[i].text + 1, x, 0);
     m->e[i].bits = bits;
 }
 
