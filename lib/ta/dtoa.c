@@ -100,9 +100,10 @@ static struct {
     int32_t g;
     uint8_t fast, fast8;
 } etab[ETAB_N];
-static struct {
-    uint64_t u8, hlo, hhi, pad; /* u8 < 2^42, hhi < 12 */
-} eunit[ETAB_N][2];             /* m < mthr, m >= mthr */
+static struct eunit {
+    uint64_t u8, hlo, hhi; /* u8 < 2^42, hhi < 12 */
+    int64_t X;             /* the decimal exponent 16 - k */
+} eunit[2 * ETAB_N];       /* [2 i]: m < mthr, [2 i + 1]: m >= mthr */
 
 __attribute__((constructor)) static void etab_init(void)
 {
@@ -131,9 +132,10 @@ __attribute__((constructor)) static void etab_init(void)
                 continue;
             }
             u128 h = (u128)P5[k] << (63 - f);
-            eunit[i][big].hlo = (uint64_t)h, eunit[i][big].hhi = (uint64_t)(h >> 64);
+            eunit[2 * i + big].hlo = (uint64_t)h, eunit[2 * i + big].hhi = (uint64_t)(h >> 64);
+            eunit[2 * i + big].X = 16 - k;
             if (k < 8 || f > 56) etab[i].fast8 = 0;
-            else eunit[i][big].u8 = P5[k - 8] << (56 - f);
+            else eunit[2 * i + big].u8 = P5[k - 8] << (56 - f);
         }
     }
 }
@@ -296,8 +298,9 @@ __attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint
     __m128i z = _mm_sub_epi16(x, _mm_mullo_epi16(y, _mm_set1_epi32(100)));
     __m128i w = _mm_or_si128(y, _mm_slli_epi32(z, 16)); /* eight 2-digit groups in 16-bit lanes */
     __m128i t = _mm_mulhi_epu16(w, _mm_set1_epi16(103 << 6));
-    __m128i u = _mm_sub_epi16(w, _mm_mullo_epi16(t, _mm_set1_epi16(10)));
-    return _mm_or_si128(t, _mm_slli_epi16(u, 8)); /* sixteen digits in bytes */
+    /* t + ((w - 10 t) << 8) = (w << 8) + t (1 - 2560), in 16 bits: one
+     * multiplication (w < 100, so w << 8 does not overflow) */
+    return _mm_add_epi16(_mm_slli_epi16(w, 8), _mm_mullo_epi16(t, _mm_set1_epi16(1 - 2560))); /* sixteen digits in bytes */
 }
 
 /* 16 bytes of -1 then 16 of 0: the 16 bytes from BEFORE + 16 - n have -1 in
@@ -441,7 +444,7 @@ __attribute__((noinline)) static int fmt_other(char *buf, double x)
     unsigned ti = (unsigned)(bits >> 52) - ETAB_E0;
     if (ti < ETAB_N && etab[ti].fast) {
         int big = m >= etab[ti].mthr;
-        u128 h = (u128)eunit[ti][big].hhi << 64 | eunit[ti][big].hlo;
+        u128 h = (u128)eunit[2 * ti + big].hhi << 64 | eunit[2 * ti + big].hlo;
         k = 16 - etab[ti].g - big;
         u128 T = (u128)m * (uint64_t)h * 2 + ((u128)(m * (uint64_t)(h >> 64) * 2) << 64); /* < 2^121 */
         p = decide(T, h, h - ((h >> 1) & (0 - (u128)pow2)), &D);
@@ -462,6 +465,20 @@ __attribute__((noinline)) static int fmt_other(char *buf, double x)
     buf[n] = 0;
     return n;
 }
+
+/* T rounded half up to 15 and 16 digits, as the offsets from Q: for
+ * r = Q mod 100 and up = (T's fraction F != 0), ROUND[2 r + up] = {d15, d16}
+ * with d15 = -r or 100 - r (T / 100 rounds up when r + F / 2^64 > 50, that is
+ * when r + up > 50) and d16 = -(r mod 10) or 10 - (r mod 10) the same way. */
+static const int8_t ROUND[200][2] = {
+#define R1(r, up) {(int8_t)(((r) + (up) > 50 ? 100 : 0) - (r)), (int8_t)(((r) % 10 + (up) > 5 ? 10 : 0) - (r) % 10)}
+#define R2(r) R1(r, 0), R1(r, 1)
+#define R10(r) R2(r), R2(r + 1), R2(r + 2), R2(r + 3), R2(r + 4), R2(r + 5), R2(r + 6), R2(r + 7), R2(r + 8), R2(r + 9)
+    R10(0), R10(10), R10(20), R10(30), R10(40), R10(50), R10(60), R10(70), R10(80), R10(90)
+#undef R10
+#undef R2
+#undef R1
+};
 
 /* ta_fmt_double() in the usual case, 1e-9 <= |x| < 1e8 about ("fast8",
  * see etab), inlined into both exported functions; the rest goes to
@@ -492,31 +509,32 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, double x, int n
     unsigned ti = (unsigned)(bits >> 52 & 0x7FF) - ETAB_E0;
     if (__builtin_expect(ti >= ETAB_N || frac == 0, 0) || __builtin_expect(!etab[ti].fast8, 0)) return fmt_other(buf, x);
     uint64_t m = frac | (1ULL << 52);
-    int big = m >= etab[ti].mthr;
-    const uint64_t *u = &eunit[ti][big].u8;
-    u128 P = (u128)m * u[0]; /* T / 10^8 */
+    const struct eunit *u = &eunit[2 * ti + (m >= etab[ti].mthr)];
+    u128 P = (u128)m * u->u8; /* T / 10^8 */
     uint64_t hi = (uint64_t)(P >> 64);
     u128 P2 = (u128)(uint64_t)P * 100000000; /* (T mod 10^8) 2^64 */
     uint32_t lo8 = (uint32_t)(P2 >> 64), c = (uint32_t)hi / 100000000, hi8 = (uint32_t)hi - c * 100000000;
     uint64_t F = (uint64_t)P2;
-    uint64_t nlo = u[2] + (F < u[1]), nhi = u[2] + (F + u[1] < F);
+    uint64_t nlo = u->hhi + (F < u->hlo), nhi = u->hhi + (F + u->hlo < F);
     uint64_t base = nlo - 1, width = nhi + base;
     /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
      * that is when (Q mod u) + (F != 0) > u / 2. */
-    uint32_t up = F != 0, r100 = lo8 % 100, r10 = lo8 % 10;
-    uint64_t d15 = (uint64_t)(r100 + up > 50 ? 100 : 0) - r100, d16 = (uint64_t)(r10 + up > 5 ? 10 : 0) - r10;
+    unsigned up = F != 0, r100 = lo8 % 100;
+    uint64_t d15 = (uint64_t)(int64_t)ROUND[2 * r100 + up][0], d16 = (uint64_t)(int64_t)ROUND[2 * r100 + up][1];
     uint64_t d17 = F >> 63; /* always inside: |D17 - T| <= 1/2 < h */
     int in15 = d15 + base <= width, in16 = d16 + base <= width;
     /* printf's exact ties need F = 0 (at 16 digits) or 1/2 (at 17); at 15
      * digits one is 50 units from T, beyond any half gap (< 11.2 units), so
      * there it never reads back (see decide()); F + F = 0 for both. */
     if (__builtin_expect((F + F == 0) & !in15, 0)) return fmt_other(buf, x);
+    /* in15 implies in16: D16 is a nearest multiple of 10 to T, D15 one of
+     * them, and the interval is symmetric here */
     uint64_t d = in16 ? d16 : d17;
     d = in15 ? d15 : d;
-    int p = 17 - in15 - (in15 | in16);
+    int p = 17 - in15 - in16;
     lo8 += (uint32_t)d;
     if (__builtin_expect(lo8 >= 100000000, 0)) return fmt_other(buf, x);
-    int n = put_g(b, c, hi8, lo8, p, etab[ti].g + big);
+    int n = put_g(b, c, hi8, lo8, p, (int)u->X);
     if (nul) b[n] = 0;
     return (int)(b - buf) + n;
 }
