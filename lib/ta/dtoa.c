@@ -300,7 +300,9 @@ __attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint
     __m128i t = _mm_mulhi_epu16(w, _mm_set1_epi16(103 << 6));
     /* t + ((w - 10 t) << 8) = (w << 8) + t (1 - 2560), in 16 bits: one
      * multiplication (w < 100, so w << 8 does not overflow) */
-    return _mm_add_epi16(_mm_slli_epi16(w, 8), _mm_mullo_epi16(t, _mm_set1_epi16(1 - 2560))); /* sixteen digits in bytes */
+    __m128i k = _mm_set1_epi16(1 - 2560);
+    __asm__("" : "+x"(k)); /* a multiplication, not the four shifts and adds GCC would make of it */
+    return _mm_add_epi16(_mm_slli_epi16(w, 8), _mm_mullo_epi16(t, k)); /* sixteen digits in bytes */
 }
 
 /* 16 bytes of -1 then 16 of 0: the 16 bytes from BEFORE + 16 - n have -1 in
@@ -425,10 +427,10 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, uint
  * exponents etab does not cover, exact ties and a decimal whose rounding
  * carries out of its last eight digits. general() decides these exactly
  * (or hands them to fmt_double()); NUL-terminated. */
-__attribute__((noinline)) static int fmt_other(char *buf, double x)
+__attribute__((noinline)) static int fmt_other(char *buf, uint64_t bits)
 {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
+    double x;
+    memcpy(&x, &bits, sizeof x);
     char *b = buf;
     b[0] = '-';
     b += bits >> 63;
@@ -498,16 +500,14 @@ static const int8_t ROUND[200][2] = {
  * carries out of lo8 (lo8 + d = 10^8, about 2 in 10^6) is left to
  * fmt_other(). The half gap below x is h except at exact powers of two,
  * left to fmt_other() too. nul: write the terminating NUL. */
-__attribute__((always_inline)) static inline int fmt1(char *buf, double x, int nul)
+__attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, int nul)
 {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
     char *b = buf;
     b[0] = '-';
     b += bits >> 63;
     uint64_t frac = bits & ((1ULL << 52) - 1);
     unsigned ti = (unsigned)(bits >> 52 & 0x7FF) - ETAB_E0;
-    if (__builtin_expect(ti >= ETAB_N || frac == 0, 0) || __builtin_expect(!etab[ti].fast8, 0)) return fmt_other(buf, x);
+    if (__builtin_expect(ti >= ETAB_N || frac == 0, 0) || __builtin_expect(!etab[ti].fast8, 0)) return fmt_other(buf, bits);
     uint64_t m = frac | (1ULL << 52);
     const struct eunit *u = &eunit[2 * ti + (m >= etab[ti].mthr)];
     u128 P = (u128)m * u->u8; /* T / 10^8 */
@@ -526,26 +526,33 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, double x, int n
     /* printf's exact ties need F = 0 (at 16 digits) or 1/2 (at 17); at 15
      * digits one is 50 units from T, beyond any half gap (< 11.2 units), so
      * there it never reads back (see decide()); F + F = 0 for both. */
-    if (__builtin_expect((F + F == 0) & !in15, 0)) return fmt_other(buf, x);
+    if (__builtin_expect((F + F == 0) & !in15, 0)) return fmt_other(buf, bits);
     /* in15 implies in16: D16 is a nearest multiple of 10 to T, D15 one of
      * them, and the interval is symmetric here */
     uint64_t d = in16 ? d16 : d17;
     d = in15 ? d15 : d;
     int p = 17 - in15 - in16;
     lo8 += (uint32_t)d;
-    if (__builtin_expect(lo8 >= 100000000, 0)) return fmt_other(buf, x);
+    if (__builtin_expect(lo8 >= 100000000, 0)) return fmt_other(buf, bits);
     int n = put_g(b, c, hi8, lo8, p, (int)u->X);
     if (nul) b[n] = 0;
     return (int)(b - buf) + n;
 }
 
-int ta_fmt_double(char *buf, double x) { return fmt1(buf, x, 1); }
+int ta_fmt_double(char *buf, double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return fmt1(buf, bits, 1);
+}
 
 char *ta_fmt_doubles(char *p, const double *x, int n)
 {
     for (int i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, x + i, sizeof bits); /* straight into an integer register */
         *p++ = ',';
-        p += fmt1(p, x[i], 0);
+        p += fmt1(p, bits, 0);
     }
     return p;
 }
@@ -555,7 +562,8 @@ void ta_fmt_memo_init(ta_fmt_memo *m) { memset(m, 0, sizeof *m); }
 void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits, double x)
 {
     m->e[i].text[0] = ',';
-    m->e[i].len = 1 + fmt1(m->e[i].text + 1, x, 0);
+    m->e[i].len = 1 + fmt1(m->e[i].text + 1, bits, 0);
+    (void)x;
     m->e[i].bits = bits;
 }
 
