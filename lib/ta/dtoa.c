@@ -281,19 +281,44 @@ static const char EXPS[34][4] = {"e-16", "e-15", "e-14", "e-13", "e-12", "e-11",
                                  "e+02", "e+03", "e+04", "e+05", "e+06", "e+07", "e+08", "e+09", "e+10",
                                  "e+11", "e+12", "e+13", "e+14", "e+15", "e+16", "e+17"};
 
+/* SIGNIFICANT: a decimal printed with p = 16 or 17 digits has exactly p
+ * significant digits (its p-th digit is not 0), so the length of its text is
+ * known without its digits: the digit makers' trailing zeros are counted only
+ * for p = 15. For p = 17 the decimal D17 is T's nearest integer; were it a
+ * multiple of 10, it would be T's nearest multiple of 10 too (|D17 - T| <= 1/2
+ * < 5), that is D16, which would then read back as well and be printed with
+ * 16 digits. For p = 16 likewise: a D16 that is a multiple of 100 (within 5
+ * of T) is D15, and would be printed with 15 digits. */
+
 #ifdef TA_DTOA_SSE2
 
-/* The 16 digits of hi8 10^8 + lo8 (each < 10^8) as bytes 0..9, first digit in
- * byte 0: the same divisions as digits8(), on both halves at once (SSE2):
- * 10^4 = (v 3518437209) >> 45 exactly for v < 10^8 (3518437209 = 2^45 / 10^4
- * rounded up; the excess v 0.12 / 2^45 < 10^-6 never reaches the next
- * integer), then x / 100 and w / 10 on 16-bit lanes as in digits8(). */
-__attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint32_t lo8)
+/* The 16 digits after the first, hi8 10^8 + lo8 (each < 10^8), are made in
+ * two steps: groups() splits them into four 4-digit groups (first in the
+ * lowest lane), made before the decimal is decided; the rounding then adds
+ * its offset from Q to the last group (add_last(); the carry out of it is
+ * left to the caller), and put_g() makes the digits of the groups.
+ *
+ * SSE2: the groups in the 32-bit lanes of one vector. 10^4 = (v 3518437209)
+ * >> 45 exactly for v < 10^8 (3518437209 = 2^45 / 10^4 rounded up; the excess
+ * v 0.12 / 2^45 < 10^-6 never reaches the next integer). */
+typedef __m128i groups;
+__attribute__((always_inline)) static inline groups make_groups(uint32_t hi8, uint32_t lo8)
 {
     __m128i v = _mm_unpacklo_epi64(_mm_cvtsi32_si128((int)hi8), _mm_cvtsi32_si128((int)lo8));
     __m128i q = _mm_srli_epi64(_mm_mul_epu32(v, _mm_set1_epi64x(3518437209LL)), 45);
     __m128i r = _mm_sub_epi64(v, _mm_mul_epu32(q, _mm_set1_epi64x(10000)));
-    __m128i x = _mm_or_si128(q, _mm_slli_epi64(r, 32)); /* four 4-digit groups in 32-bit lanes */
+    return _mm_or_si128(q, _mm_slli_epi64(r, 32));
+}
+static inline uint32_t last_group(groups g) { return (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(g, 12)); }
+static inline groups add_last(groups g, uint32_t d)
+{
+    return _mm_add_epi32(g, _mm_slli_si128(_mm_cvtsi32_si128((int)d), 12));
+}
+
+/* The 16 digits of the groups x as bytes 0..15, first digit in byte 0: the
+ * same divisions as digits8(), on all eight 2-digit groups at once. */
+__attribute__((always_inline)) static inline __m128i digits16(groups x)
+{
     __m128i y = _mm_srli_epi16(_mm_mulhi_epu16(x, _mm_set1_epi32(5243)), 3);
     __m128i z = _mm_sub_epi16(x, _mm_mullo_epi16(y, _mm_set1_epi32(100)));
     __m128i w = _mm_or_si128(y, _mm_slli_epi32(z, 16)); /* eight 2-digit groups in 16-bit lanes */
@@ -310,20 +335,22 @@ __attribute__((always_inline)) static inline __m128i digits16(uint32_t hi8, uint
 static const char BEFORE[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
 
 /* Write the decimal D = c 10^16 + hi8 10^8 + lo8 (c = 1..9, hi8 and lo8 <
- * 10^8) with decimal exponent X the way printf's %.pg does, after the sign:
+ * 10^8, in groups g) with decimal exponent X the way printf's %.pg does, after the sign:
  * fixed notation when -4 <= X < p, else d.ddde+XX; trailing zeros dropped.
  * Writes up to 34 bytes (scratch past the text included); returns the text's
  * length. The 16 digits after the first are made and stored as one vector
  * (SSE2); the point inside them is put in by blending the digits with
  * themselves moved up one byte (the bytes before the point from the first,
  * the rest from the second), so no variable shift or branch is needed. */
-__attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, uint32_t hi8, uint32_t lo8, int p, int X)
+__attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, groups g, int p, int X)
 {
-    __m128i d = digits16(hi8, lo8);
+    __m128i d = digits16(g);
     __m128i a = _mm_add_epi8(d, _mm_set1_epi8('0'));
-    unsigned nz = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) & 0xFFFF;
-    int nd = 33 - __builtin_clz(nz | 1); /* 17 less the trailing zeros (c > 0; nz = 0: 1) */
-    nd = nz ? nd : 1;
+    int nd = p; /* the significant digits, see SIGNIFICANT */
+    if (__builtin_expect(p == 15, 0)) {
+        unsigned nz = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) & 0xFFFF;
+        nd = nz ? 33 - __builtin_clz(nz) : 1; /* 17 less the trailing zeros (c > 0) */
+    }
     char c0 = (char)('0' + c);
     int n;
     if ((unsigned)(X + 4) >= (unsigned)(p + 4)) { /* X < -4 or X >= p */
@@ -356,15 +383,32 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, uint
 
 #else
 
-/* v < 10^8 as eight ASCII digits in a little-endian word (first digit in the
- * lowest byte). *dig gets the word before the '0's are added: its high zero
- * bytes are the trailing zeros. Each step divides every lane by a constant
- * with a multiply and shift that is exact over the lane's range (tested over
- * all inputs): x/100 = (x 5243) >> 19 for x < 10^4, x/10 = (x 103) >> 10 for
- * x < 100. */
-static inline uint64_t digits8(uint32_t v, uint64_t *dig)
+/* Without SSE2 the groups are two words, each with two groups in its 32-bit
+ * halves (the first in the low half). */
+typedef struct {
+    uint64_t hi, lo;
+} groups;
+static inline groups make_groups(uint32_t hi8, uint32_t lo8)
 {
-    uint64_t x = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
+    groups g = {(uint64_t)(hi8 / 10000) | (uint64_t)(hi8 % 10000) << 32,
+                (uint64_t)(lo8 / 10000) | (uint64_t)(lo8 % 10000) << 32};
+    return g;
+}
+static inline uint32_t last_group(groups g) { return (uint32_t)(g.lo >> 32); }
+static inline groups add_last(groups g, uint32_t d)
+{
+    g.lo += (uint64_t)d << 32;
+    return g;
+}
+
+/* Two 4-digit groups x (in the 32-bit halves) as eight ASCII digits in a
+ * little-endian word (first digit in the lowest byte). *dig gets the word
+ * before the '0's are added: its high zero bytes are the trailing zeros. Each
+ * step divides every lane by a constant with a multiply and shift that is
+ * exact over the lane's range (tested over all inputs): x/100 = (x 5243) >> 19
+ * for x < 10^4, x/10 = (x 103) >> 10 for x < 100. */
+static inline uint64_t digits8(uint64_t x, uint64_t *dig)
+{
     uint64_t h = ((x * 5243) >> 19) & 0x0000007F0000007FULL;
     uint64_t y = h | ((x - h * 100) << 16); /* four 2-digit lanes of 16 bits */
     uint64_t t = ((y * 103) >> 10) & 0x000F000F000F000FULL;
@@ -382,14 +426,15 @@ static inline void put16(char *b, uint64_t lo, uint64_t hi)
 }
 
 /* put_g() without SSE2 (the SSE2 one above makes the same text; see it). */
-__attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, uint32_t hi8, uint32_t lo8, int p, int X)
+__attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, groups g, int p, int X)
 {
     uint64_t lo8d, hi8d;
-    uint64_t alo = digits8(lo8, &lo8d);
-    uint64_t ahi = digits8(hi8, &hi8d);
+    uint64_t alo = digits8(g.lo, &lo8d);
+    uint64_t ahi = digits8(g.hi, &hi8d);
     char c0 = (char)('0' + c);
-    /* significant digits: 17 less the trailing zeros (c > 0) */
-    int nd = lo8d ? 17 - __builtin_clzll(lo8d) / 8 : hi8d ? 9 - __builtin_clzll(hi8d) / 8 : 1;
+    /* significant digits: 17 less the trailing zeros (c > 0); p unless p = 15
+     * (see SIGNIFICANT) */
+    int nd = p != 15 ? p : lo8d ? 17 - __builtin_clzll(lo8d) / 8 : hi8d ? 9 - __builtin_clzll(hi8d) / 8 : 1;
     int n;
     if (X < -4 || X >= p) {
         b[0] = c0;
@@ -463,7 +508,7 @@ __attribute__((noinline)) static int fmt_other(char *buf, uint64_t bits)
     }
     uint64_t hi = D / 100000000;
     uint32_t c = (uint32_t)(hi / 100000000);
-    int n = (int)(b - buf) + put_g(b, c, (uint32_t)(hi - (uint64_t)c * 100000000), (uint32_t)(D - hi * 100000000), p, X);
+    int n = (int)(b - buf) + put_g(b, c, make_groups((uint32_t)(hi - (uint64_t)c * 100000000), (uint32_t)(D - hi * 100000000)), p, X);
     buf[n] = 0;
     return n;
 }
@@ -515,6 +560,7 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, 
     u128 P2 = (u128)(uint64_t)P * 100000000; /* (T mod 10^8) 2^64 */
     uint32_t lo8 = (uint32_t)(P2 >> 64), c = (uint32_t)hi / 100000000, hi8 = (uint32_t)hi - c * 100000000;
     uint64_t F = (uint64_t)P2;
+    groups g = make_groups(hi8, lo8); /* before the decision, which only adds to the last group */
     uint64_t nlo = u->hhi + (F < u->hlo), nhi = u->hhi + (F + u->hlo < F);
     uint64_t base = nlo - 1, width = nhi + base;
     /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
@@ -532,9 +578,8 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, 
     uint64_t d = in16 ? d16 : d17;
     d = in15 ? d15 : d;
     int p = 17 - in15 - in16;
-    lo8 += (uint32_t)d;
-    if (__builtin_expect(lo8 >= 100000000, 0)) return fmt_other(buf, bits);
-    int n = put_g(b, c, hi8, lo8, p, (int)u->X);
+    if (__builtin_expect(last_group(g) + (uint32_t)d >= 10000, 0)) return fmt_other(buf, bits);
+    int n = put_g(b, c, add_last(g, (uint32_t)d), p, (int)u->X);
     if (nul) b[n] = 0;
     return (int)(b - buf) + n;
 }
