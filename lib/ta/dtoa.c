@@ -468,10 +468,10 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, grou
 
 #endif
 
-/* Everything the usual case below leaves: zero, exact powers of two, the
- * exponents etab does not cover, exact ties and a decimal whose rounding
- * carries out of its last eight digits. general() decides these exactly
- * (or hands them to fmt_double()); NUL-terminated. */
+/* Everything the usual case below (fmt1()) leaves: zero, exact powers of
+ * two, the exponents outside its range and exact ties. The other "fast"
+ * exponents by the 64.64 path of decide() (T = 2 m h), the rest by general()
+ * (which hands what it cannot decide to fmt_double()); NUL-terminated. */
 __attribute__((noinline)) static int fmt_other(char *buf, uint64_t bits)
 {
     double x;
@@ -541,10 +541,11 @@ static const int8_t ROUND[200][2] = {
  * that is d + nlo - 1 <= nhi + nlo - 1 as unsigned numbers (the interval is
  * wider than 2 h > 1.1, never empty). printf's p-digit rounding of T is Q + d
  * with d = -(Q mod u) or u - (Q mod u) (u = 100, 10) or F >> 63 (p = 17):
- * only Q's last digits take part, the rounding adds d to lo8, and one that
- * carries out of lo8 (lo8 + d = 10^8, about 2 in 10^6) is left to
- * fmt_other(). The half gap below x is h except at exact powers of two,
- * left to fmt_other() too. nul: write the terminating NUL. */
+ * only Q's last digits take part: the digit groups of Q are made while the
+ * decision is made, and the rounding adds d to the last group; one that
+ * carries out of it makes the decimal's groups again. The half gap below x
+ * is h except at exact powers of two, left to fmt_other(). nul: write the
+ * terminating NUL. */
 __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, int nul)
 {
     char *b = buf;
@@ -578,8 +579,22 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, 
     uint64_t d = in16 ? d16 : d17;
     d = in15 ? d15 : d;
     int p = 17 - in15 - in16;
-    if (__builtin_expect(last_group(g) + (uint32_t)d >= 10000, 0)) return fmt_other(buf, bits);
-    int n = put_g(b, c, add_last(g, (uint32_t)d), p, (int)u->X);
+    int X = (int)u->X;
+    if (__builtin_expect(last_group(g) + (uint32_t)d < 10000, 1)) {
+        g = add_last(g, (uint32_t)d);
+    } else {
+        /* the rounding carries out of the last group (a short decimal just
+         * below it, as a price often is): D split again */
+        uint64_t D = hi * 100000000 + lo8 + d;
+        if (D == 100000000000000000ULL) { /* rounded up to the next power of ten */
+            D = 10000000000000000ULL;
+            X++;
+        }
+        uint64_t h8 = D / 100000000;
+        c = (uint32_t)(h8 / 100000000);
+        g = make_groups((uint32_t)(h8 - (uint64_t)c * 100000000), (uint32_t)(D - h8 * 100000000));
+    }
+    int n = put_g(b, c, g, p, X);
     if (nul) b[n] = 0;
     return (int)(b - buf) + n;
 }
