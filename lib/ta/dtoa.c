@@ -12,7 +12,10 @@
  *   - usual case (5^k < 2^64 and 0 <= f <= 62): T and h are exact in 64.64 fixed
  *     point (a 64-bit integer part and a 64-bit fraction in one 128-bit
  *     integer), so the decimals that read back are the integers A..B and the
- *     roundings are divisions of T's integer part;
+ *     roundings are divisions of T's integer part; for 1e-9 <= |x| < 1e8
+ *     about (k >= 8 and f <= 56, fmt1()) T / 10^8 is exact in 64.64 as well,
+ *     and T's integer part is never formed: its 8-digit halves and T's
+ *     fraction come out of two multiplications;
  *   - otherwise (|x| below ~1e-11, where 5^k has more than 64 bits, or above
  *     ~2^53, where f < 0) the same questions in units of 2^-f with 128-bit
  *     integers.
@@ -21,8 +24,13 @@
  *
  * In a features CSV whether a value needs 15, 16 or 17 digits changes from
  * value to value without a pattern a branch predictor can learn, so the
- * choice is made with masks, and the digits are made eight at a time inside
- * a 64-bit word (SWAR) with the trailing zeros counted from the word. */
+ * choice is made with conditional moves, and the digits are made sixteen at
+ * a time in an SSE2 vector (eight at a time inside a 64-bit word without
+ * it). What made fmt1() fast is mostly a shorter chain of dependent
+ * operations per value (the CPU overlaps the values of a row): no 128-bit
+ * T, the rounding's offsets from a table, the digit groups made while the
+ * decision is made, the text's length known without the digits, the bits
+ * read straight into an integer register. */
 #include "ta/dtoa.h"
 
 #include <stdint.h>
