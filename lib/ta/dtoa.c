@@ -94,7 +94,7 @@ static u128 pow10u(int j)
  * lies in [10^g, 10^(g+2)) for g = floor((e + 52) log10 2), and x >= 10^(g+1)
  * exactly when m >= mthr = ceil(10^(g+1) / 2^e) (clipped to [2^52, 2^53]);
  * then k = 15 - g (the decimal exponent X = 16 - k is g + 1), else 16 - g
- * (X = g). For both, u[] holds the half gap h = 5^k 2^(63-f) in T's 64.64
+ * (X = g). For both, hlo[] and hhi[] hold the half gap h = 5^k 2^(63-f) in T's 64.64
  * fixed point (h is half of unit = 5^k 2^(64-f), the value of m = 1, so
  * T = 2 m h) and u8 = unit / 10^8 = 5^(k-8) 2^(56-f), an integer when k >= 8
  * and f <= 56. An exponent is "fast" when both k have 5^k < 2^64 and
@@ -105,13 +105,13 @@ static u128 pow10u(int j)
 #define ETAB_N 128
 static struct {
     uint64_t mthr;
-    int32_t g;
+    int32_t g; /* the decimal exponent X is g + big (big = m >= mthr) */
     uint8_t fast, fast8;
-} etab[ETAB_N];
-static struct eunit {
-    uint64_t u8, hlo, hhi; /* u8 < 2^42, hhi < 12 */
-    int64_t X;             /* the decimal exponent 16 - k */
-} eunit[2 * ETAB_N];       /* [2 i]: m < mthr, [2 i + 1]: m >= mthr */
+    uint64_t u8[2], hlo[2], hhi[2]; /* [big]; u8 < 2^42, hhi < 12 */
+} __attribute__((aligned(64))) etab[ETAB_N]; /* 64 bytes: one cache line an exponent */
+/* 1 for the sign-and-exponent fields (bits >> 52) of the fast8 exponents:
+ * fmt1()'s range check in one load and test */
+static uint8_t FAST8[4096];
 
 __attribute__((constructor)) static void etab_init(void)
 {
@@ -140,11 +140,11 @@ __attribute__((constructor)) static void etab_init(void)
                 continue;
             }
             u128 h = (u128)P5[k] << (63 - f);
-            eunit[2 * i + big].hlo = (uint64_t)h, eunit[2 * i + big].hhi = (uint64_t)(h >> 64);
-            eunit[2 * i + big].X = 16 - k;
+            etab[i].hlo[big] = (uint64_t)h, etab[i].hhi[big] = (uint64_t)(h >> 64);
             if (k < 8 || f > 56) etab[i].fast8 = 0;
-            else eunit[2 * i + big].u8 = P5[k - 8] << (56 - f);
+            else etab[i].u8[big] = P5[k - 8] << (56 - f);
         }
+        FAST8[ETAB_E0 + i] = FAST8[2048 + ETAB_E0 + i] = etab[i].fast8;
     }
 }
 
@@ -499,7 +499,7 @@ __attribute__((noinline)) static int fmt_other(char *buf, uint64_t bits)
     unsigned ti = (unsigned)(bits >> 52) - ETAB_E0;
     if (ti < ETAB_N && etab[ti].fast) {
         int big = m >= etab[ti].mthr;
-        u128 h = (u128)eunit[2 * ti + big].hhi << 64 | eunit[2 * ti + big].hlo;
+        u128 h = (u128)etab[ti].hhi[big] << 64 | etab[ti].hlo[big];
         k = 16 - etab[ti].g - big;
         u128 T = (u128)m * (uint64_t)h * 2 + ((u128)(m * (uint64_t)(h >> 64) * 2) << 64); /* < 2^121 */
         p = decide(T, h, h - ((h >> 1) & (0 - (u128)pow2)), &D);
@@ -560,17 +560,18 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, 
     b[0] = '-';
     b += bits >> 63;
     uint64_t frac = bits & ((1ULL << 52) - 1);
-    unsigned ti = (unsigned)(bits >> 52 & 0x7FF) - ETAB_E0;
-    if (__builtin_expect(ti >= ETAB_N || frac == 0, 0) || __builtin_expect(!etab[ti].fast8, 0)) return fmt_other(buf, bits);
+    if (__builtin_expect(!FAST8[bits >> 52], 0) || __builtin_expect(frac == 0, 0)) return fmt_other(buf, bits);
+    unsigned ti = (unsigned)(bits >> 52 & 0x7FF) - ETAB_E0; /* < ETAB_N (FAST8) */
     uint64_t m = frac | (1ULL << 52);
-    const struct eunit *u = &eunit[2 * ti + (m >= etab[ti].mthr)];
-    u128 P = (u128)m * u->u8; /* T / 10^8 */
+    int big = m >= etab[ti].mthr;
+    u128 P = (u128)m * etab[ti].u8[big]; /* T / 10^8 */
     uint64_t hi = (uint64_t)(P >> 64);
     u128 P2 = (u128)(uint64_t)P * 100000000; /* (T mod 10^8) 2^64 */
     uint32_t lo8 = (uint32_t)(P2 >> 64), c = (uint32_t)hi / 100000000, hi8 = (uint32_t)hi - c * 100000000;
     uint64_t F = (uint64_t)P2;
     groups g = make_groups(hi8, lo8); /* before the decision, which only adds to the last group */
-    uint64_t nlo = u->hhi + (F < u->hlo), nhi = u->hhi + (F + u->hlo < F);
+    uint64_t hl = etab[ti].hlo[big], hh = etab[ti].hhi[big];
+    uint64_t nlo = hh + (F < hl), nhi = hh + (F + hl < F);
     uint64_t base = nlo - 1, width = nhi + base;
     /* T rounded half up: T / u rounds up when (Q mod u) + F / 2^64 > u / 2,
      * that is when (Q mod u) + (F != 0) > u / 2. */
@@ -587,7 +588,7 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, 
     uint64_t d = in16 ? d16 : d17;
     d = in15 ? d15 : d;
     int p = 17 - in15 - in16;
-    int X = (int)u->X;
+    int X = etab[ti].g + big;
     if (__builtin_expect(last_group(g) + (uint32_t)d < 10000, 1)) {
         g = add_last(g, (uint32_t)d);
     } else {
