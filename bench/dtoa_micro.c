@@ -1,13 +1,17 @@
 /* dtoa_micro.c: ns per number of ta_fmt_doubles() on the rows kml-features
- * prints (not built by make; by hand):
- *   gcc -std=c11 -O2 -g -iquote lib -DBASE='"/tmp/dtoa/dtoa_base.c"' \
- *       bench/dtoa_micro.c lib/ta/dtoa.c lib/util.c -lm -o /tmp/dtoa/micro
- *   /tmp/dtoa/micro /tmp/dtoa_feat.csv [reps]
- * The input is kml-features' output; each row is printed as emit() in
- * tools/features/main.c prints it: close (n = 1), the 35 feature columns
- * in one call, the last four through memos. BASE, when given, is another
- * dtoa.c (the baseline) compiled under other names: its output must be
- * byte-identical, and it is timed too. */
+ * prints. Not built by make; by hand, with the flags of the build:
+ *   bin/kml-features ../shared/data/kraken/XBTUSD_60.csv > /tmp/dtoa_feat.csv
+ *   git show 80cbb11:lib/ta/dtoa.c > /tmp/dtoa_base.c   # a baseline, optional
+ *   gcc -std=c11 -D_GNU_SOURCE -O2 -g -iquote lib -DBASE='"/tmp/dtoa_base.c"' \
+ *       bench/dtoa_micro.c lib/ta/dtoa.c lib/util.c -lm -o /tmp/dtoa_micro
+ *   /tmp/dtoa_micro /tmp/dtoa_feat.csv [reps]
+ * Each row is printed as emit() in tools/features/main.c prints it: close
+ * (n = 1), the 35 feature columns in one call, the last four through memos;
+ * ns per number counts the 36 values through ta_fmt_doubles(), best of reps
+ * (CPU time). BASE, when given, is another dtoa.c compiled under other names
+ * and timed in the same runs (interleaved, so a busy machine moves both):
+ * its output must be byte-identical. "all 40 direct": the four memo columns
+ * through ta_fmt_doubles() too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +125,7 @@ int main(int argc, char **argv)
         return 1;
     }
 #endif
-    (void)len2;
+    (void)len2, (void)bestb;
     long nn = n * 36; /* the numbers through ta_fmt_doubles */
     printf("%ld rows, %zu bytes; ta_fmt_doubles %.2f ns/number (%.1f ms)", n, len, best * 1e9 / (double)nn, best * 1e3);
 #ifdef BASE
