@@ -437,12 +437,23 @@ static double from_bits(uint64_t u)
  * decimals and integers (fractions of exactly 0); halves and quarters of large
  * integers (printf's ties at 16 and 17 digits); multiples of 4, 8 and 16
  * from 2^54 to 2^57, where the gap is 4, 8 or 16 and a 15- or 16-digit
- * decimal can lie exactly half way between two doubles (strtod's ties). */
+ * decimal can lie exactly half way between two doubles (strtod's ties);
+ * 15- and 16-digit decimals as strtod reads them, and their neighbours (the
+ * choice between 15, 16 and 17 digits, and roundings that carry into the
+ * next digit group: a decimal stored just below itself). */
 static double sample(long i)
 {
     uint64_t u = next();
     double s = (next() & 1) ? -1 : 1, x;
-    switch (i % 10) {
+    switch (i % 11) {
+    case 10: {
+        char t[40];
+        snprintf(t, sizeof t, "%llue%d", (unsigned long long)(u % 9000000000000000ULL + 1000000000000000ULL) / (next() % 2 ? 10 : 1),
+                 (int)(next() % 28) - 30);
+        x = strtod(t, NULL);
+        for (int k = (int)(next() % 3) - 1; k; k += k < 0 ? 1 : -1) x = nextafter(x, k < 0 ? 0 : INFINITY);
+        return s * x;
+    }
     case 0: return from_bits(u);
     case 1: return s * ldexp(1 + (double)(u >> 12) * 0x1p-52, (int)(next() % 90) - 37); /* 2^-37..2^53 */
     case 2: {
