@@ -476,6 +476,20 @@ __attribute__((always_inline)) static inline int put_g(char *b, uint32_t c, grou
 
 #endif
 
+/* A 17-digit decimal D (10^16 <= D <= 10^17) with decimal exponent *X as
+ * its first digit (*c) and the digit groups of the other sixteen; a D
+ * rounded up to 10^17 becomes 10^16 with *X one more. */
+static inline groups split17(uint64_t D, uint32_t *c, int *X)
+{
+    if (D == 100000000000000000ULL) { /* rounded up to the next power of ten */
+        D = 10000000000000000ULL;
+        ++*X;
+    }
+    uint64_t h8 = D / 100000000;
+    *c = (uint32_t)(h8 / 100000000);
+    return make_groups((uint32_t)(h8 - (uint64_t)*c * 100000000), (uint32_t)(D - h8 * 100000000));
+}
+
 /* Everything the usual case below (fmt1()) leaves: zero, exact powers of
  * two, the exponents outside its range and exact ties. The other "fast"
  * exponents by the 64.64 path of decide() (T = 2 m h), the rest by general()
@@ -510,13 +524,9 @@ __attribute__((noinline)) static int fmt_other(char *buf, uint64_t bits)
     }
     if (!p) return slow(buf, x);
     int X = 16 - k;
-    if (D == 100000000000000000ULL) { /* rounded up to the next power of ten */
-        D = 10000000000000000ULL;
-        X++;
-    }
-    uint64_t hi = D / 100000000;
-    uint32_t c = (uint32_t)(hi / 100000000);
-    int n = (int)(b - buf) + put_g(b, c, make_groups((uint32_t)(hi - (uint64_t)c * 100000000), (uint32_t)(D - hi * 100000000)), p, X);
+    uint32_t c;
+    groups g = split17(D, &c, &X);
+    int n = (int)(b - buf) + put_g(b, c, g, p, X);
     buf[n] = 0;
     return n;
 }
@@ -594,14 +604,7 @@ __attribute__((always_inline)) static inline int fmt1(char *buf, uint64_t bits, 
     } else {
         /* the rounding carries out of the last group (a short decimal just
          * below it, as a price often is): D split again */
-        uint64_t D = hi * 100000000 + lo8 + d;
-        if (D == 100000000000000000ULL) { /* rounded up to the next power of ten */
-            D = 10000000000000000ULL;
-            X++;
-        }
-        uint64_t h8 = D / 100000000;
-        c = (uint32_t)(h8 / 100000000);
-        g = make_groups((uint32_t)(h8 - (uint64_t)c * 100000000), (uint32_t)(D - h8 * 100000000));
+        g = split17(hi * 100000000 + lo8 + d, &c, &X);
     }
     int n = put_g(b, c, g, p, X);
     if (nul) b[n] = 0;
@@ -628,11 +631,10 @@ char *ta_fmt_doubles(char *p, const double *x, int n)
 
 void ta_fmt_memo_init(ta_fmt_memo *m) { memset(m, 0, sizeof *m); }
 
-void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits, double x)
+void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits)
 {
     m->e[i].text[0] = ',';
     m->e[i].len = 1 + fmt1(m->e[i].text + 1, bits, 0);
-    (void)x;
     m->e[i].bits = bits;
 }
 

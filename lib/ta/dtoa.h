@@ -38,8 +38,9 @@ typedef struct {
     } e[64];
 } ta_fmt_memo;
 void ta_fmt_memo_init(ta_fmt_memo *m);
-/* Entry i made to hold x's text (the miss path of ta_fmt_memo_double). */
-void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits, double x);
+/* Entry i made to hold the text of the double with these bits (the miss
+ * path of ta_fmt_memo_double). */
+void ta_fmt_memo_fill(ta_fmt_memo *m, unsigned i, uint64_t bits);
 /* ',' and x's text at p, as ta_fmt_doubles(p, &x, 1) writes them; returns
  * the end. Needs 40 bytes at p. Inline: a hit is a hash, a compare and a
  * copy. */
@@ -49,7 +50,7 @@ static inline char *ta_fmt_memo_double(ta_fmt_memo *m, char *p, double x)
     memcpy(&bits, &x, sizeof bits);
     /* Fibonacci hashing: the top 6 bits of bits times 2^64 / golden ratio */
     unsigned i = (unsigned)((bits * 0x9E3779B97F4A7C15ULL) >> 58);
-    if (m->e[i].len == 0 || m->e[i].bits != bits) ta_fmt_memo_fill(m, i, bits, x);
+    if (m->e[i].len == 0 || m->e[i].bits != bits) ta_fmt_memo_fill(m, i, bits);
     memcpy(p, m->e[i].text, 32); /* the text is at most 25 bytes */
     return p + m->e[i].len;
 }
