@@ -55,25 +55,45 @@ BUILD_BINS := $(TOOLS:%=$(BUILD)/bin/kml-%)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all clean test unit asan install uninstall deps bench pipeline help
-ifeq ($(SANITIZE),1)
-all: $(LIBKML) $(BUILD_BINS) $(UNIT_BINS)
+# Quiet build lines ("CC lib/csv.o"); V=1 prints the whole commands.
+ifeq ($(V),1)
+Q :=
+say = @:
 else
-all: $(LIBKML) $(BUILD_BINS) $(TOOL_BINS) $(UNIT_BINS)
+Q := @
+say = @printf '  %-5s %s\n'
 endif
+
+.PHONY: all clean test unit unit-bins asan install uninstall deps bench pipeline help
+# `make` builds the tools only; the unit-test programs are built by `make test`
+# (or `make unit-bins`).
+ifeq ($(SANITIZE),1)
+all: $(LIBKML) $(BUILD_BINS)
+else
+all: $(LIBKML) $(BUILD_BINS) $(TOOL_BINS)
+endif
+unit-bins: $(UNIT_BINS)
+
+# Nothing here is an intermediate file: without this, GNU make deletes the
+# test objects it reached through the chain of pattern rules after each build,
+# and the next `make` compiles them again.
+.SECONDARY:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBKML): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 define SUB_rule
 $(BUILD)/libkml-$(1).a: $$(patsubst %.c,$$(BUILD)/%.o,$$(sort $$(wildcard lib/$(1)/*.c)))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	$$(say) AR $$@
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach s,$(LIB_SUBS),$(eval $(call SUB_rule,$(s))))
 
@@ -84,22 +104,24 @@ $(1)_OBJ := $$($(1)_SRC:%.c=$$(BUILD)/%.o)
 $(1)_ARCHIVES := $$(foreach l,$$($(1)_LIBS),$$(BUILD)/libkml-$$(l).a)
 $(BUILD)/bin/kml-$(1): $$($(1)_OBJ) $$($(1)_ARCHIVES) $$(LIBKML)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) $$($(1)_ARCHIVES) $$(LIBKML) \
+	$$(say) LD $$@
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJ) -Wl,--start-group $$($(1)_ARCHIVES) $$(LIBKML) -Wl,--end-group \
 		$$(if $$($(1)_PKGS),$$(shell pkg-config --libs $$($(1)_PKGS))) $$($(1)_LDLIBS) $$(BASE_LDLIBS)
 bin/kml-$(1): $(BUILD)/bin/kml-$(1)
-	cp $$< $$@
+	$$(Q)cp $$< $$@
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_rule,$(t))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/t.o $(SUB_ARCHIVES) $(LIBKML)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/t.o $(SUB_ARCHIVES) $(LIBKML) $(ALL_LDLIBS)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/unit/t.o -Wl,--start-group $(SUB_ARCHIVES) $(LIBKML) -Wl,--end-group $(ALL_LDLIBS)
 
 # The whole suite: unit tests, then bats; one closing line "N passed, N failed".
-test: all
+test: all unit-bins
 	@KML_BUILD=$(BUILD) ./tests/run.sh
 
-unit: all
+unit: all unit-bins
 	@KML_BUILD=$(BUILD) KML_ONLY=unit ./tests/run.sh
 
 # Sanitizer build of everything and the whole suite under ASan + UBSan.
@@ -126,4 +148,5 @@ uninstall:
 clean:
 	rm -rf build $(TOOL_BINS)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# Header dependencies of this build directory only.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
