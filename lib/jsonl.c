@@ -91,10 +91,114 @@ const char *jsonl_str(const jsonl_reader *r, const cJSON *obj, const char *key)
     return v->valuestring;
 }
 
+/* A growing text buffer for the printer. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} jbuf;
+
+static void jb_put(jbuf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        while (b->n + n + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 256;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void jb_puts(jbuf *b, const char *s) { jb_put(b, s, strlen(s)); }
+static void jb_tabs(jbuf *b, int depth)
+{
+    for (int i = 0; i < depth; i++) jb_put(b, "\t", 1);
+}
+
+/* A JSON string literal: the escapes cJSON uses (\" \\ \b \f \n \r \t,
+ * other control characters as \u00XX); UTF-8 passes through. */
+static void jb_string(jbuf *b, const char *s)
+{
+    jb_put(b, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        const char *esc = NULL;
+        char u[8];
+        switch (c) {
+        case '"': esc = "\\\""; break;
+        case '\\': esc = "\\\\"; break;
+        case '\b': esc = "\\b"; break;
+        case '\f': esc = "\\f"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default:
+            if (c < 32) {
+                snprintf(u, sizeof u, "\\u%04x", c);
+                esc = u;
+            }
+        }
+        if (esc) {
+            jb_put(b, run, (size_t)(s - run));
+            jb_puts(b, esc);
+            run = s + 1;
+        }
+    }
+    jb_put(b, run, (size_t)(s - run));
+    jb_put(b, "\"", 1);
+}
+
+static void jb_value(jbuf *b, const cJSON *v, int pretty, int depth)
+{
+    char num[40];
+    switch (v->type & 0xFF) {
+    case cJSON_NULL: jb_puts(b, "null"); break;
+    case cJSON_False: jb_puts(b, "false"); break;
+    case cJSON_True: jb_puts(b, "true"); break;
+    case cJSON_Raw: jb_puts(b, v->valuestring ? v->valuestring : "null"); break;
+    case cJSON_String: jb_string(b, v->valuestring ? v->valuestring : ""); break;
+    case cJSON_Number:
+        /* The one JSON-number path: the shortest of %.15g-%.17g that reads
+         * back as the same double (fmt_double, the text ta_fmt_double also
+         * writes); cJSON's own printer may drop the last bit. JSON has no
+         * NaN or infinity: those are null. */
+        jb_puts(b, isfinite(v->valuedouble) ? fmt_double(num, v->valuedouble) : "null");
+        break;
+    case cJSON_Array:
+        jb_put(b, "[", 1);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            jb_value(b, c, pretty, depth + 1);
+            if (c->next) jb_puts(b, pretty ? ", " : ",");
+        }
+        jb_put(b, "]", 1);
+        break;
+    case cJSON_Object:
+        jb_put(b, "{", 1);
+        if (pretty) jb_put(b, "\n", 1);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (pretty) jb_tabs(b, depth + 1);
+            jb_string(b, c->string ? c->string : "");
+            jb_puts(b, pretty ? ":\t" : ":");
+            jb_value(b, c, pretty, depth + 1);
+            if (c->next) jb_put(b, ",", 1);
+            if (pretty) jb_put(b, "\n", 1);
+        }
+        if (pretty) jb_tabs(b, depth);
+        jb_put(b, "}", 1);
+        break;
+    default: die(EX_SOFTWARE, "cannot print a JSON item of type %d", v->type);
+    }
+}
+
+char *json_print(const cJSON *item, int pretty)
+{
+    jbuf b = {0};
+    jb_value(&b, item, pretty, 0);
+    return b.p;
+}
+
 void jsonl_write(FILE *f, const cJSON *obj)
 {
-    char *s = cJSON_PrintUnformatted(obj);
-    if (!s) die(EX_SOFTWARE, "cannot print JSON");
+    char *s = json_print(obj, 0);
     fputs(s, f);
     putc('\n', f);
     free(s);
@@ -103,20 +207,10 @@ void jsonl_write(FILE *f, const cJSON *obj)
 
 cJSON *json_add_num(cJSON *obj, const char *key, double x)
 {
-    /* cJSON prints "%1.15g" and keeps it when it reads back within a relative
-     * DBL_EPSILON, which is not exact (1.7736034309720299e+239 is printed as
-     * 1.77360343097203e+239). So the number goes in as raw text from
-     * fmt_double, which reads back exactly; valuedouble/valueint are set too
-     * for code that reads the object before printing it. Non-finite numbers
-     * become null (JSON has no NaN). */
+    /* Non-finite numbers become null (JSON has no NaN); json_print writes
+     * the rest so they read back exactly. */
     if (!isfinite(x)) return cJSON_AddNullToObject(obj, key);
-    char buf[32];
-    cJSON *v = cJSON_AddRawToObject(obj, key, fmt_double(buf, x));
-    if (v) {
-        v->valuedouble = x;
-        v->valueint = x >= INT_MAX ? INT_MAX : x <= (double)INT_MIN ? INT_MIN : (int)x;
-    }
-    return v;
+    return cJSON_AddNumberToObject(obj, key, x);
 }
 
 cJSON *json_parse_located(const char *text, const char *name)

@@ -23,9 +23,17 @@ double jsonl_num(const jsonl_reader *r, const cJSON *obj, const char *key);
 const char *jsonl_str(const jsonl_reader *r, const cJSON *obj, const char *key);
 __attribute__((noreturn, format(printf, 2, 3))) void jsonl_die(const jsonl_reader *r, const char *fmt, ...);
 
+/* The one JSON printer of the product: every JSON text it writes (lines,
+ * files, model metadata, logs) goes through it, never cJSON_Print*, because
+ * cJSON's number printer keeps a 15-digit text when it reads back within a
+ * relative DBL_EPSILON, which can lose the last bit. Numbers are written as
+ * the shortest text that reads back as the same double; NaN and infinities
+ * as null. pretty: cJSON's formatted layout (tabs, one member a line);
+ * otherwise one line. Returns a malloc'ed NUL-terminated text. */
+char *json_print(const cJSON *item, int pretty);
 /* Print obj on one line followed by '\n'; dies EX_IOERR on a write error. */
 void jsonl_write(FILE *f, const cJSON *obj);
-/* Add a double that round-trips (cJSON prints %.17g-equivalent). */
+/* Add a double (json_print writes it to round-trip); non-finite: null. */
 cJSON *json_add_num(cJSON *obj, const char *key, double x);
 
 /* Parse a whole JSON text (a file's content); a syntax error dies 65 naming

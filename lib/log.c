@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "jsonl.h"
 #include "util.h"
 
 static int quiet;
@@ -47,7 +48,7 @@ static void mirror_field(FILE *f, const cJSON *v)
     if (cJSON_IsString(v))
         fprintf(f, " %s=%s", v->string, v->valuestring);
     else {
-        char *s = cJSON_PrintUnformatted(v);
+        char *s = json_print(v, 0);
         fprintf(f, " %s=%s", v->string, s ? s : "?");
         free(s);
     }
@@ -84,7 +85,7 @@ void log_event(const char *name, enum log_level level, const char *msg, cJSON *f
     }
     const char *dir = getenv("KML_LOG_DIR");
     if (!dir || !*dir) dir = "logs";
-    char *line = cJSON_PrintUnformatted(o);
+    char *line = json_print(o, 0);
     size_t n = strlen(dir) + strlen(name) + 8;
     char *path = xmalloc(n);
     snprintf(path, n, "%s/%s.log", dir, name);

@@ -369,7 +369,7 @@ void regime_save(const regime_model *rm, const char *path)
         cJSON_AddItemToObject(fit, "bic_by_states", b);
     }
     cJSON_AddItemToObject(o, "fit", fit);
-    char *text = cJSON_Print(o);
+    char *text = json_print(o, 1);
     ASSERT(text);
     size_t n = strlen(text);
     text = xrealloc(text, n + 2);

@@ -5,6 +5,7 @@
  * offsets into the data), plus "__metadata__": an object of strings; ours
  * holds "config" (the nn_config as JSON text) and whatever the caller adds
  * (features, scaler, labels, ...). Floats are stored little-endian. */
+#include "jsonl.h"
 #include "nn/nn_impl.h"
 
 #include <errno.h>
@@ -34,7 +35,7 @@ int nn_save(const nn_model *m, const char *path, const cJSON *meta)
 {
     cJSON *hdr = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(hdr, "__metadata__");
     cJSON *cj = nn_config_json(&m->cfg);
-    char *ctext = cJSON_PrintUnformatted(cj);
+    char *ctext = json_print(cj, 0);
     cJSON_AddStringToObject(md, "config", ctext);
     free(ctext), cJSON_Delete(cj);
     for (const cJSON *it = meta ? meta->child : NULL; it; it = it->next) {
@@ -58,7 +59,7 @@ int nn_save(const nn_model *m, const char *path, const cJSON *meta)
         off += 4 * t->n;
         cJSON_AddItemToArray(of, cJSON_CreateNumber((double)off));
     }
-    char *text = cJSON_PrintUnformatted(hdr);
+    char *text = json_print(hdr, 0);
     cJSON_Delete(hdr);
     size_t hl = strlen(text), padded = (hl + 7) & ~(size_t)7; /* data starts 8-byte aligned; pad with spaces */
     atomic_file *af = atomic_open(path);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "jsonl.h"
 #include "util.h"
 
 static void put_le64(unsigned char *b, uint64_t v) {
@@ -32,7 +33,7 @@ void st_write(const char *path, const st_tensor *t, int n, const cJSON *meta) {
         off += (size_t)cnt * 4;
         cJSON_AddItemToArray(o, cJSON_CreateNumber((double)off));
     }
-    char *js = cJSON_PrintUnformatted(h);
+    char *js = json_print(h, 0);
     cJSON_Delete(h);
     size_t hl = strlen(js), pad = (8 - hl % 8) % 8;
     atomic_file *af = atomic_open(path);

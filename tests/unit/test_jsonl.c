@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "jsonl.h"
+#include "log.h"
 #include "rng.h"
 #include "t.h"
 #include "t_capture.h"
@@ -200,16 +202,165 @@ static void test_numbers_roundtrip(void)
     CHECK(cJSON_GetObjectItemCaseSensitive(o, "v")->valuedouble == 0.1);
     json_add_num(o, "w", 1e300);
     CHECK(cJSON_GetObjectItemCaseSensitive(o, "w")->valuedouble == 1e300);
-    char *t = cJSON_PrintUnformatted(o);
+    char *t = json_print(o, 0);
     CHECK_EQ_STR(t, "{\"v\":0.1,\"w\":1e+300}");
     free(t);
     cJSON_Delete(o);
     o = cJSON_CreateObject();
     json_add_num(o, "nan", NAN);
     json_add_num(o, "inf", INFINITY);
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = json_print(o, 0);
     CHECK_EQ_STR(s, "{\"nan\":null,\"inf\":null}");
     free(s);
+    cJSON_Delete(o);
+}
+
+
+/* The hard doubles for a printer: any bit pattern, subnormals, powers of
+ * two, 15-, 16- and 17-digit decimals as strtod reads them and their
+ * neighbours, and the log-loss that cJSON's own printer once cut short. */
+static int hard_doubles(double *x, int n)
+{
+    rng_t g;
+    rng_seed(&g, 12);
+    int k = 0;
+    x[k++] = 0.6974841635188591;
+    x[k++] = 1.7736034309720299e+239;
+    x[k++] = -0.0;
+    x[k++] = 5e-324;
+    x[k++] = 1.7976931348623157e308;
+    while (k < n) {
+        uint64_t u = rng_u64(&g);
+        double v;
+        char buf[64];
+        switch (k % 5) {
+        case 0: memcpy(&v, &u, sizeof v); break;
+        case 1: u &= 0x800FFFFFFFFFFFFFULL; memcpy(&v, &u, sizeof v); break; /* subnormal */
+        case 2: v = ldexp(1.0, (int)(u % 2098) - 1074); break;
+        default: {
+            int digits = 15 + (int)(u % 3);
+            long long m = (long long)(rng_uniform(&g) * 9e16) % (long long)pow(10, digits);
+            snprintf(buf, sizeof buf, "%lld.e%d", m, (int)(rng_u64(&g) % 60) - 30);
+            v = strtod(buf, NULL);
+            if (u & 1) v = nextafter(v, (u & 2) ? INFINITY : -INFINITY);
+        }
+        }
+        if (isfinite(v)) x[k++] = v;
+    }
+    return k;
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* Check that arr (a cJSON array read back) holds x[0..n-1] bit for bit. */
+static int check_back(const cJSON *arr, const double *x, int n, const char *writer)
+{
+    int bad = 0, i = 0;
+    for (const cJSON *v = arr ? arr->child : NULL; v && i < n; v = v->next, i++)
+        if (!cJSON_IsNumber(v) || !same_bits(v->valuedouble, x[i])) {
+            if (bad++ < 3) t_fail(__FILE__, __LINE__, "%s: %.17g read back as %.17g", writer, x[i], v->valuedouble);
+        }
+    if (i != n) t_fail(__FILE__, __LINE__, "%s: %d of %d numbers read back", writer, i, n);
+    return bad == 0 && i == n;
+}
+
+static void test_every_writer_roundtrips(void)
+{
+    enum { N = 30000 };
+    static double x[N];
+    int n = hard_doubles(x, N);
+    /* numbers added every way there is: cJSON_CreateNumber, its double
+     * arrays, json_add_num */
+    cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "a");
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(x[i]));
+    cJSON_AddItemToObject(o, "b", cJSON_CreateDoubleArray(x, n));
+    cJSON *c = cJSON_AddObjectToObject(o, "c");
+    char key[16];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        json_add_num(c, key, x[i]);
+    }
+    /* json_print, one line and pretty */
+    for (int pretty = 0; pretty < 2; pretty++) {
+        char *s = json_print(o, pretty);
+        cJSON *back = cJSON_Parse(s);
+        CHECK(back != NULL);
+        check_back(cJSON_GetObjectItemCaseSensitive(back, "a"), x, n, pretty ? "json_print pretty" : "json_print");
+        check_back(cJSON_GetObjectItemCaseSensitive(back, "b"), x, n, "cJSON_CreateDoubleArray");
+        const cJSON *cb = cJSON_GetObjectItemCaseSensitive(back, "c");
+        int i = 0;
+        for (const cJSON *v = cb ? cb->child : NULL; v; v = v->next, i++)
+            if (!same_bits(v->valuedouble, x[i])) t_fail(__FILE__, __LINE__, "json_add_num: %.17g", x[i]);
+        CHECK_EQ_INT(i, 2000);
+        cJSON_Delete(back);
+        free(s);
+    }
+    /* jsonl_write */
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    jsonl_write(f, o);
+    fclose(f);
+    CHECK(strchr(s, '\n') == s + len - 1);
+    cJSON *back = cJSON_Parse(s);
+    check_back(cJSON_GetObjectItemCaseSensitive(back, "a"), x, n, "jsonl_write");
+    cJSON_Delete(back);
+    free(s);
+    cJSON_Delete(o);
+    /* log_event: the line appended under KML_LOG_DIR */
+    char *dir = t_tmpdir();
+    setenv("KML_LOG_DIR", dir, 1);
+    log_quiet(1);
+    cJSON *fields = cJSON_CreateObject();
+    cJSON_AddItemToObject(fields, "values", cJSON_CreateDoubleArray(x, n));
+    log_event("roundtrip", LOG_INFO, "numbers", fields);
+    char path[512];
+    snprintf(path, sizeof path, "%s/roundtrip.log", dir);
+    char *text = read_file(path, NULL);
+    back = cJSON_Parse(text);
+    check_back(cJSON_GetObjectItemCaseSensitive(back, "values"), x, n, "log_event");
+    cJSON_Delete(back);
+    free(text);
+    unsetenv("KML_LOG_DIR");
+    /* config_to_json: a setting that is not a short decimal */
+    kml_config cfg;
+    config_defaults(&cfg);
+    cfg.initial_capital = x[0] * 1e4;
+    cfg.taker_fee = 0.0026000000000000003;
+    cJSON *cj = config_to_json(&cfg);
+    s = json_print(cj, 1);
+    cJSON *cb = cJSON_Parse(s);
+    kml_config cfg2;
+    config_defaults(&cfg2);
+    config_apply_json(&cfg2, cb, "roundtrip");
+    CHECK(same_bits(cfg2.initial_capital, cfg.initial_capital));
+    CHECK(same_bits(cfg2.taker_fee, cfg.taker_fee));
+    cJSON_Delete(cb);
+    cJSON_Delete(cj);
+    free(s);
+    free(dir);
+}
+
+/* json_print writes strings and layout as cJSON does (escapes, tabs). */
+static void test_print_layout(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "s", "a\"b\\c\n\t\x01\xc3\xa9");
+    cJSON *a = cJSON_AddArrayToObject(o, "a");
+    cJSON_AddItemToArray(a, cJSON_CreateNumber(1));
+    cJSON_AddItemToArray(a, cJSON_CreateTrue());
+    cJSON_AddItemToArray(a, cJSON_CreateNull());
+    cJSON_AddObjectToObject(o, "e");
+    cJSON_AddRawToObject(o, "r", "12.50");
+    char *mine = json_print(o, 0), *theirs = cJSON_PrintUnformatted(o);
+    CHECK_EQ_STR(mine, theirs);
+    free(mine);
+    free(theirs);
+    mine = json_print(o, 1);
+    theirs = cJSON_Print(o);
+    CHECK_EQ_STR(mine, theirs);
+    free(mine);
+    free(theirs);
     cJSON_Delete(o);
 }
 
@@ -278,6 +429,8 @@ int main(void)
     t_run("jsonl_write: one object, one line", test_write_one_line);
     t_run("jsonl_write: write error (74)", test_write_error);
     t_run("json_add_num round-trips; NaN/inf become null", test_numbers_roundtrip);
+    t_run("every JSON writer (json_print, jsonl_write, log_event, config) round-trips hard doubles bit for bit", test_every_writer_roundtrips);
+    t_run("json_print: strings, arrays, objects laid out as cJSON's", test_print_layout);
     t_run("json_parse_located: name:line:column (65)", test_parse_located);
     t_run("json_load_file and read_file", test_load_and_read_file);
     return t_done();

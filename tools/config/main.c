@@ -37,7 +37,7 @@ static const struct cli_opt opts[] = {
 
 static void print_json(cJSON *o)
 {
-    char *s = cJSON_Print(o);
+    char *s = json_print(o, 1);
     puts(s);
     free(s);
     cJSON_Delete(o);
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         }
         config_defaults(&cfg);
         cJSON *o = config_to_json(&cfg);
-        char *s = cJSON_Print(o);
+        char *s = json_print(o, 1);
         size_t n = strlen(s);
         s = xrealloc(s, n + 2);
         s[n] = '\n';
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
         cJSON_AddStringToObject(o, "base", p.base);
         cJSON_AddStringToObject(o, "quote", p.quote);
         cJSON_AddStringToObject(o, "file", file);
-        char *s = cJSON_PrintUnformatted(o);
+        char *s = json_print(o, 0);
         puts(s);
         free(s);
         cJSON_Delete(o);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonl.h"
 #include "cli.h"
 #include "nn/gemm.h"
 #include "nn/nn.h"
@@ -116,7 +117,7 @@ static void cmd_info(const char *path)
         cJSON_AddItemToArray(ts, t);
     }
     cJSON_AddItemToObject(o, "metadata", meta);
-    char *s = cJSON_Print(o);
+    char *s = json_print(o, 1);
     puts(s);
     free(s);
     cJSON_Delete(o);

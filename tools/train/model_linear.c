@@ -57,7 +57,7 @@ static void lin_save(model *m, const char *path, const cJSON *meta) {
     lin *l = m->impl;
     cJSON *md = cJSON_Duplicate(meta, 1);
     cJSON *c = lin_config(m);
-    char *txt = cJSON_PrintUnformatted(c);
+    char *txt = json_print(c, 0);
     cJSON_DeleteItemFromObject(md, "config");
     cJSON_AddStringToObject(md, "config", txt);
     free(txt);

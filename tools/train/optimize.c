@@ -323,7 +323,7 @@ void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const
     cJSON_AddNumberToObject(b, "rungs", R + 1);
     char bpath[4096];
     snprintf(bpath, sizeof bpath, "%s/%s_best.json", o->outdir, base->arch);
-    char *txt = cJSON_Print(b);
+    char *txt = json_print(b, 1);
     size_t len = strlen(txt);
     txt = xrealloc(txt, len + 2);
     txt[len] = '\n', txt[len + 1] = 0;

@@ -80,7 +80,7 @@ static cJSON *range_json(const kml_dataset *d, const long *idx, long n) {
 }
 
 static void meta_put(cJSON *meta, const char *key, cJSON *val) {
-    char *t = cJSON_PrintUnformatted(val);
+    char *t = json_print(val, 0);
     cJSON_AddStringToObject(meta, key, t);
     free(t);
     cJSON_Delete(val);
@@ -113,7 +113,7 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
     cJSON_AddItemToObject(hashed, "training", cJSON_Duplicate(cj, 1));
     cJSON_AddItemToObject(hashed, "labels", cJSON_Duplicate(lab, 1));
     cJSON_AddBoolToObject(hashed, "visualize", o->visualize);
-    char *ct = cJSON_PrintUnformatted(hashed);
+    char *ct = json_print(hashed, 0);
     cJSON_Delete(hashed);
     char cfg_hash[65];
     kml_sha256_hex(ct, strlen(ct), cfg_hash);
