@@ -81,7 +81,7 @@ unit-bins: $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(say) CC $<
+	$(say) CC $(@:$(BUILD)/%=%)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBKML): $(LIB_OBJ)
