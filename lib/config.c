@@ -33,6 +33,18 @@ void config_defaults(kml_config *c)
     c->risk.maintenance_margin = 0.004;
     c->risk.max_position = 1.0;
     c->risk.max_open_positions = 3;
+    c->margin.margin_call = 0.8;
+    c->margin.margin_stop = 0.4;
+    c->margin.opening_fee = 0.0002;
+    c->margin.rollover_rate = 0.0002;
+    c->sizing.stop_buffer = 0.25;
+    c->sizing.stop_vol = 3;
+    c->sizing.take_profit_vol = 4.5;
+    c->sizing.vol_target = 0.01;
+    c->sizing.kelly_fraction = 0.25;
+    c->sizing.entry_threshold = 0.2;
+    c->sizing.min_confidence = 0.5;
+    c->sizing.track_window = 50;
     snprintf(c->mode, sizeof c->mode, "sandbox");
     snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
     c->initial_capital = 10000;
@@ -127,7 +139,8 @@ static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const ch
 
 void config_apply_json(kml_config *c, const cJSON *root, const char *name)
 {
-    static const char *const top[] = {"assets", "fees", "risk", "mode", "leverage_mode", "initial_capital", NULL};
+    static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "mode", "leverage_mode",
+                                      "initial_capital", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
     static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit", "maintenance_margin",
                                         "max_position", "max_open_positions", NULL};
@@ -198,6 +211,52 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
             c->risk.max_open_positions = (int)x;
         }
     }
+    const cJSON *margin = cJSON_GetObjectItemCaseSensitive(root, "margin");
+    if (margin) {
+        static const char *const mkeys[] = {"margin_call", "margin_stop", "opening_fee", "rollover_rate", NULL};
+        object(margin, name, "$.margin");
+        unknown(margin, name, "$.margin", mkeys);
+        const cJSON *v;
+        if ((v = cJSON_GetObjectItemCaseSensitive(margin, "margin_call")))
+            c->margin.margin_call = number(v, name, "$.margin.margin_call", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(margin, "margin_stop")))
+            c->margin.margin_stop = number(v, name, "$.margin.margin_stop", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(margin, "opening_fee")))
+            c->margin.opening_fee = number(v, name, "$.margin.opening_fee", 0, 0.01);
+        if ((v = cJSON_GetObjectItemCaseSensitive(margin, "rollover_rate")))
+            c->margin.rollover_rate = number(v, name, "$.margin.rollover_rate", 0, 0.01);
+        if (!(c->margin.margin_stop < c->margin.margin_call))
+            bad(name, "$.margin.margin_stop", "%g is not below margin_call %g", c->margin.margin_stop,
+                c->margin.margin_call);
+    }
+    const cJSON *sizing = cJSON_GetObjectItemCaseSensitive(root, "sizing");
+    if (sizing) {
+        static const char *const skeys[] = {"stop_buffer",    "stop_vol",        "take_profit_vol",
+                                            "vol_target",     "kelly_fraction",  "entry_threshold",
+                                            "min_confidence", "track_window",    NULL};
+        object(sizing, name, "$.sizing");
+        unknown(sizing, name, "$.sizing", skeys);
+        const cJSON *v;
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "stop_buffer")))
+            c->sizing.stop_buffer = number(v, name, "$.sizing.stop_buffer", 0, 0.9);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "stop_vol")))
+            c->sizing.stop_vol = number(v, name, "$.sizing.stop_vol", 0.01, 100);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "take_profit_vol")))
+            c->sizing.take_profit_vol = number(v, name, "$.sizing.take_profit_vol", 0.01, 100);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "vol_target")))
+            c->sizing.vol_target = number(v, name, "$.sizing.vol_target", 1e-6, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "kelly_fraction")))
+            c->sizing.kelly_fraction = number(v, name, "$.sizing.kelly_fraction", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "entry_threshold")))
+            c->sizing.entry_threshold = number(v, name, "$.sizing.entry_threshold", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "min_confidence")))
+            c->sizing.min_confidence = number(v, name, "$.sizing.min_confidence", 0, 1);
+        if ((v = cJSON_GetObjectItemCaseSensitive(sizing, "track_window"))) {
+            double x = number(v, name, "$.sizing.track_window", 1, 100000);
+            if (x != floor(x)) bad(name, "$.sizing.track_window", "expected an integer");
+            c->sizing.track_window = (int)x;
+        }
+    }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) string(v, name, "$.mode", c->mode, sizeof c->mode, modes);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "leverage_mode")))
@@ -258,6 +317,20 @@ cJSON *config_to_json(const kml_config *c)
     cJSON_AddNumberToObject(r, "maintenance_margin", c->risk.maintenance_margin);
     cJSON_AddNumberToObject(r, "max_position", c->risk.max_position);
     cJSON_AddNumberToObject(r, "max_open_positions", c->risk.max_open_positions);
+    cJSON *m = cJSON_AddObjectToObject(o, "margin");
+    json_add_num(m, "margin_call", c->margin.margin_call);
+    json_add_num(m, "margin_stop", c->margin.margin_stop);
+    json_add_num(m, "opening_fee", c->margin.opening_fee);
+    json_add_num(m, "rollover_rate", c->margin.rollover_rate);
+    cJSON *sz = cJSON_AddObjectToObject(o, "sizing");
+    json_add_num(sz, "stop_buffer", c->sizing.stop_buffer);
+    json_add_num(sz, "stop_vol", c->sizing.stop_vol);
+    json_add_num(sz, "take_profit_vol", c->sizing.take_profit_vol);
+    json_add_num(sz, "vol_target", c->sizing.vol_target);
+    json_add_num(sz, "kelly_fraction", c->sizing.kelly_fraction);
+    json_add_num(sz, "entry_threshold", c->sizing.entry_threshold);
+    json_add_num(sz, "min_confidence", c->sizing.min_confidence);
+    json_add_num(sz, "track_window", c->sizing.track_window);
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
     cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);

@@ -32,6 +32,22 @@ typedef struct {
         double max_position;       /* max notional / allocated equity before leverage */
         int max_open_positions;
     } risk;
+    struct {                       /* the margin model (lib/market/margin.h, docs/margin.md) */
+        double margin_call;        /* margin level (equity / used margin) Kraken may liquidate below: 0.8 */
+        double margin_stop;        /* margin level of the liquidation: 0.4 */
+        double opening_fee;        /* margin opening fee, fraction of notional: 0.0002 */
+        double rollover_rate;      /* rollover fee per 4 h, fraction of notional: 0.0002 */
+    } margin;
+    struct {                       /* kml-size (docs/sizing.md) */
+        double stop_buffer;        /* stop at most (1 - this) of the way from entry to liquidation: 0.25 */
+        double stop_vol;           /* stop distance in volatilities (the decision's per-bar one): 3 */
+        double take_profit_vol;    /* take-profit distance in volatilities, at the entry threshold: 4.5 */
+        double vol_target;         /* per-bar volatility --ml-position-sizing targets: 0.01 */
+        double kelly_fraction;     /* fraction of the Kelly bet taken: 0.25 */
+        double entry_threshold;    /* |signal| below this: flat (when -e gives none): 0.2 */
+        double min_confidence;     /* confidence below this: flat (when -e gives none): 0.5 */
+        int track_window;          /* past decisions of a pair in its track record: 50 */
+    } sizing;
     char mode[16];                 /* "sandbox" or "live" */
     char leverage_mode[16];        /* "default" or "extreme" */
     double initial_capital;        /* sandbox account, USD */
