@@ -45,6 +45,11 @@ void config_defaults(kml_config *c)
     c->sizing.entry_threshold = 0.2;
     c->sizing.min_confidence = 0.5;
     c->sizing.track_window = 50;
+    c->execution.slippage_bps = 2;
+    c->execution.range_fraction = 0.1;
+    c->execution.ordermin = 0.0001;
+    c->execution.costmin = 0.5;
+    c->execution.lot_decimals = 8;
     snprintf(c->mode, sizeof c->mode, "sandbox");
     snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
     c->initial_capital = 10000;
@@ -139,7 +144,7 @@ static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const ch
 
 void config_apply_json(kml_config *c, const cJSON *root, const char *name)
 {
-    static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "mode", "leverage_mode",
+    static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "execution", "mode", "leverage_mode",
                                       "initial_capital", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
     static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit", "maintenance_margin",
@@ -257,6 +262,27 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
             c->sizing.track_window = (int)x;
         }
     }
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(root, "execution");
+    if (ex) {
+        static const char *const xkeys[] = {"slippage_bps", "range_fraction", "ordermin", "costmin", "lot_decimals",
+                                            NULL};
+        object(ex, name, "$.execution");
+        unknown(ex, name, "$.execution", xkeys);
+        const cJSON *x;
+        if ((x = cJSON_GetObjectItemCaseSensitive(ex, "slippage_bps")))
+            c->execution.slippage_bps = number(x, name, "$.execution.slippage_bps", 0, 1000);
+        if ((x = cJSON_GetObjectItemCaseSensitive(ex, "range_fraction")))
+            c->execution.range_fraction = number(x, name, "$.execution.range_fraction", 0, 1);
+        if ((x = cJSON_GetObjectItemCaseSensitive(ex, "ordermin")))
+            c->execution.ordermin = number(x, name, "$.execution.ordermin", 0, 1e9);
+        if ((x = cJSON_GetObjectItemCaseSensitive(ex, "costmin")))
+            c->execution.costmin = number(x, name, "$.execution.costmin", 0, 1e9);
+        if ((x = cJSON_GetObjectItemCaseSensitive(ex, "lot_decimals"))) {
+            double d = number(x, name, "$.execution.lot_decimals", 0, 12);
+            if (d != floor(d)) bad(name, "$.execution.lot_decimals", "expected an integer");
+            c->execution.lot_decimals = (int)d;
+        }
+    }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) string(v, name, "$.mode", c->mode, sizeof c->mode, modes);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "leverage_mode")))
@@ -331,6 +357,12 @@ cJSON *config_to_json(const kml_config *c)
     json_add_num(sz, "entry_threshold", c->sizing.entry_threshold);
     json_add_num(sz, "min_confidence", c->sizing.min_confidence);
     json_add_num(sz, "track_window", c->sizing.track_window);
+    cJSON *ex = cJSON_AddObjectToObject(o, "execution");
+    json_add_num(ex, "slippage_bps", c->execution.slippage_bps);
+    json_add_num(ex, "range_fraction", c->execution.range_fraction);
+    json_add_num(ex, "ordermin", c->execution.ordermin);
+    json_add_num(ex, "costmin", c->execution.costmin);
+    json_add_num(ex, "lot_decimals", c->execution.lot_decimals);
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
     cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);

@@ -48,6 +48,13 @@ typedef struct {
         double min_confidence;     /* confidence below this: flat (when -e gives none): 0.5 */
         int track_window;          /* past decisions of a pair in its track record: 50 */
     } sizing;
+    struct {                       /* kml-execute --sandbox (docs/execution.md) */
+        double slippage_bps;       /* adverse slippage of a market fill, basis points of the price: 2 */
+        double range_fraction;     /* plus this fraction of the bar's high - low: 0.1 */
+        double ordermin;           /* smallest volume of an order, base units, without --limits: 0.0001 */
+        double costmin;            /* smallest value of an order, quote units, without --limits: 0.5 */
+        int lot_decimals;          /* volume decimals, without --limits: 8 */
+    } execution;
     char mode[16];                 /* "sandbox" or "live" */
     char leverage_mode[16];        /* "default" or "extreme" */
     double initial_capital;        /* sandbox account, USD */
