@@ -133,6 +133,7 @@ static cJSON *attempt(kraken_client *c, const char *url, const char *path, krake
     struct curl_slist *headers = NULL;
     cJSON *root = NULL;
     *retry = 0;
+    err->ambiguous = 0;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "krakenml/0.1 (kml-fetch; libcurl)");
@@ -161,12 +162,15 @@ static cJSON *attempt(kraken_client *c, const char *url, const char *path, krake
             goto out;
         }
         *retry = 1;
+        err->ambiguous = rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST &&
+                         rc != CURLE_COULDNT_RESOLVE_PROXY;
         set_err(err, rc == CURLE_OPERATION_TIMEDOUT ? EX_TEMPFAIL : EX_UNAVAILABLE, "%s: %s%s", path,
                 curl_easy_strerror(rc), rc == CURLE_PARTIAL_FILE ? " (truncated response)" : "");
         goto out;
     }
     if (status >= 500 || status == 429) {
         *retry = 1;
+        err->ambiguous = 1;
         set_err(err, status == 429 || status == 503 ? EX_TEMPFAIL : EX_UNAVAILABLE, "%s: HTTP %ld", path, status);
         goto out;
     }
@@ -178,6 +182,7 @@ static cJSON *attempt(kraken_client *c, const char *url, const char *path, krake
     cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "error");
     if (!root || !cJSON_IsObject(root) || !cJSON_IsArray(errs)) {
         *retry = 1;
+        err->ambiguous = 1;
         set_err(err, EX_UNAVAILABLE, "%s: malformed response (not a Kraken JSON object, %zu bytes)", path, b.n);
         cJSON_Delete(root), root = NULL;
         goto out;
@@ -190,6 +195,7 @@ static cJSON *attempt(kraken_client *c, const char *url, const char *path, krake
         {
             const char *s = cJSON_IsString(e) ? e->valuestring : "(non-string error)";
             transient &= kraken_error_retryable(s);
+            if (!strncmp(s, "EService:", 9) || !strncmp(s, "EGeneral:Internal error", 23)) err->ambiguous = 1;
             size_t used = strlen(joined);
             snprintf(joined + used, sizeof joined - used, "%s%s", used ? "; " : "", s);
         }
@@ -200,6 +206,7 @@ static cJSON *attempt(kraken_client *c, const char *url, const char *path, krake
     }
     if (!cJSON_GetObjectItemCaseSensitive(root, "result")) {
         *retry = 1;
+        err->ambiguous = 1;
         set_err(err, EX_UNAVAILABLE, "%s: malformed response (no \"result\")", path);
         cJSON_Delete(root), root = NULL;
         goto out;
@@ -244,6 +251,16 @@ cJSON *kraken_request(kraken_client *c, const char *path, const char *query, kra
     if (!root && k > 0 && used + 32 < sizeof err->msg)
         snprintf(err->msg + used, sizeof err->msg - used, " (after %d attempts)", k + 1);
     free(url);
+    return root;
+}
+
+cJSON *kraken_request_once(kraken_client *c, const char *path, const char *query, kraken_sign_fn sign,
+                           void *sign_ctx, kraken_err *err)
+{
+    int saved = c->retries;
+    c->retries = 0;
+    cJSON *root = kraken_request(c, path, query, sign, sign_ctx, err);
+    c->retries = saved;
     return root;
 }
 

@@ -43,6 +43,11 @@ typedef struct {
 typedef struct {
     int code;       /* 0, EX_TEMPFAIL or EX_UNAVAILABLE */
     char msg[512];  /* one line, without the program name */
+    int ambiguous;  /* the request may have reached Kraken and been acted on:
+                     * a timeout or reset after connecting, HTTP 5xx/429, a
+                     * malformed or truncated body, EService:* or
+                     * EGeneral:Internal error. 0: Kraken certainly did nothing
+                     * (no connection, or a definite error answer). */
 } kraken_err;
 
 /* Called before each attempt of a private request, so that every retry gets a
@@ -59,6 +64,11 @@ void kraken_close(kraken_client *c);
  * "error" is empty and "result" present; on failure returns NULL with err set. */
 cJSON *kraken_request(kraken_client *c, const char *path, const char *query, kraken_sign_fn sign, void *sign_ctx,
                       kraken_err *err);
+/* One attempt only, never retried (pacing still applies): for requests that
+ * must not be repeated blindly, such as placing an order. err->ambiguous says
+ * whether a failed request may nevertheless have been carried out. */
+cJSON *kraken_request_once(kraken_client *c, const char *path, const char *query, kraken_sign_fn sign,
+                           void *sign_ctx, kraken_err *err);
 /* A public GET of /0/public/<method>; dies with err's code on failure.
  * *result points into the returned root. */
 cJSON *kraken_public(kraken_client *c, const char *method, const char *query, cJSON **result);
