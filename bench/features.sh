@@ -63,7 +63,7 @@ import argparse, os, sys, time
 sys.path.insert(0, "tests")
 import features_ref as R
 a = argparse.Namespace(features="", max_gap=0, fill=False, interval=0, labels=False, horizon=4, fee=0.0052,
-                       flat_vol=0.0, barrier=False, upper="1v", lower="1v", leverage=0.0, maint_margin=0.004)
+                       flat_vol=0.0, barrier=False, upper="1v", lower="1v", leverage=0.0, margin_stop=0.4)
 bc = bw = None
 for _ in range(2):
     if os.path.exists(sys.argv[2]):

@@ -88,9 +88,9 @@ teardown() {
     run --separate-stderr kml-features --labels --upper 2
     [ "$status" -eq 64 ]
     [[ "$stderr" == *"--upper"*"1.5v"* ]]
-    run --separate-stderr kml-features --labels --leverage 300
+    run --separate-stderr kml-features --labels --leverage 10 --margin-stop 1
     [ "$status" -eq 64 ]
-    [[ "$stderr" == *"maintenance margin 0.004 leaves no room"* ]]
+    [[ "$stderr" == *"--margin-stop: 1 is out of range [0, 0.99]"* ]]
     run --separate-stderr kml-features --labels --leverage 10 --lower 0.1
     [ "$status" -eq 64 ]
     run --separate-stderr kml-features a.csv b.csv
@@ -281,12 +281,14 @@ H="time,open,high,low,close,vwap,volume\n"
     run /usr/bin/python3 "$REF" compare "$K/XBTUSD_15.csv" "$T/f.csv" --labels --leverage 50 --max-gap 3
     echo "$output"
     [ "$status" -eq 0 ]
-    # a maintenance margin from the configuration moves the barrier
-    echo '{"risk": {"maintenance_margin": 0.006}}' > "$T/cfg.json"
+    # the margin model's margin_stop from the configuration moves the barrier
+    echo '{"margin": {"margin_stop": 0.3}}' > "$T/cfg.json"
     kml-features --config "$T/cfg.json" --labels --leverage 50 --max-gap 3 "$K/XBTUSD_15.csv" > "$T/g.csv"
-    run /usr/bin/python3 "$REF" compare "$K/XBTUSD_15.csv" "$T/g.csv" --labels --leverage 50 --max-gap 3 --maint-margin 0.006
+    run /usr/bin/python3 "$REF" compare "$K/XBTUSD_15.csv" "$T/g.csv" --labels --leverage 50 --max-gap 3 --margin-stop 0.3
     [ "$status" -eq 0 ]
     ! cmp -s "$T/f.csv" "$T/g.csv"
+    # --margin-stop gives the same labels as the configuration's margin_stop
+    kml-features --labels --leverage 50 --margin-stop 0.3 --max-gap 3 "$K/XBTUSD_15.csv" | cmp - "$T/g.csv"
 }
 
 @test "features: labelled rows stop h bars before the end; features are the same with and without labels" {

@@ -9,7 +9,7 @@ in docs/features.md (not from the C code), for the tests and the benchmark.
 
 Options: --max-gap N, --fill, --interval MIN, --features LIST, --labels,
 --horizon H, --fee X, --flat-vol K, --barrier, --upper D, --lower D,
---leverage L, --maint-margin X, --rtol R (compare), --skip-rows-check.
+--leverage L, --margin-stop X, --rtol R (compare), --skip-rows-check.
 
 compare joins the two tables on time, checks that kml-features wrote exactly
 the rows the definitions allow (every selected feature defined, the warm-up
@@ -293,7 +293,9 @@ def segment_labels(h, l, c, rv24, a, n):
         def dist(spec):
             return np.full(n, float(spec)) if not spec.endswith("v") else float(spec[:-1]) * volh
         upd = dist(a.upper)
-        lod = np.full(n, 1 / a.leverage - a.maint_margin) if a.leverage > 0 else dist(a.lower)
+        # the margin model's liquidation move (docs/margin.md): margin level
+        # 1 - L * move reaches margin_stop
+        lod = np.full(n, (1 - a.margin_stop) / a.leverage) if a.leverage > 0 else dist(a.lower)
         U, L = c * (1 + upd), c * (1 - lod)
         tb = np.full(n, 1.0)
         bars = np.full(n, float(H))
@@ -434,7 +436,7 @@ def main():
     p.add_argument("--upper", default="1v")
     p.add_argument("--lower", default="1v")
     p.add_argument("--leverage", type=float, default=0.0)
-    p.add_argument("--maint-margin", type=float, default=0.004)
+    p.add_argument("--margin-stop", type=float, default=0.4)
     p.add_argument("--rtol", type=float, default=1e-9)
     p.add_argument("--skip-rows-check", action="store_true")
     a = p.parse_args()

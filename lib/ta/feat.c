@@ -143,7 +143,7 @@ void feat_opts_default(feat_opts *o)
     o->flat_fee = 2 * 0.0026;
     o->upper = (feat_dist){0, 1};
     o->lower = (feat_dist){0, 1};
-    o->maint_margin = 0.004;
+    margin_params_default(&o->margin);
 }
 
 int feat_parse_dist(const char *s, feat_dist *d)
@@ -204,6 +204,7 @@ struct feat_engine {
     feat_emit_fn emit;
     void *ctx;
     feat_stats st;
+    double liq_move; /* leverage > 0: the lower barrier, margin_liquidation_move */
     /* need and def as bytes (0 or 1), padded to whole 64-bit words, so
      * that "every needed feature defined" is a few word operations */
 #define FLAG_WORDS ((F_COUNT + 7) / 8)
@@ -286,6 +287,9 @@ feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
     ASSERT(o->nsel >= 1 && o->nsel <= F_COUNT && o->horizon >= 1);
     feat_engine *e = xcalloc(1, sizeof *e);
     e->o = *o;
+    /* the liquidation move of the margin model, once (not per row) */
+    e->liq_move = o->leverage > 0 ? margin_liquidation_move(&o->margin, o->leverage) : 0;
+    ASSERT(o->leverage <= 0 || e->liq_move > 0);
     e->emit = emit;
     e->ctx = ctx;
     for (int i = 0; i < 1440; i++) e->hour[i].sod = -1;
@@ -587,7 +591,7 @@ static void enqueue(feat_engine *e, const feat_bar *b, long index)
     p->close = b->close;
     p->volh = e->def[F_RV_24] ? e->v[F_RV_24] * sqrt((double)e->o.horizon) : 0;
     double u = e->o.upper.frac > 0 ? e->o.upper.frac : e->o.upper.vol * p->volh;
-    double l = e->o.leverage > 0 ? 1 / e->o.leverage - e->o.maint_margin
+    double l = e->o.leverage > 0 ? e->liq_move
              : e->o.lower.frac > 0 ? e->o.lower.frac : e->o.lower.vol * p->volh;
     p->upper = b->close * (1 + u);
     p->lower = b->close * (1 - l);

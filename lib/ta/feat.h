@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "csv.h"
+#include "market/margin.h"
 
 typedef struct {
     int64_t time;   /* open time, Unix seconds */
@@ -73,11 +74,13 @@ typedef struct {
     double flat_vol;    /* ... or, when > 0, <= flat_vol * rv_24 * sqrt(h) */
     int barrier;
     feat_dist upper, lower;
-    double leverage, maint_margin; /* leverage > 0: lower = 1/leverage - maint_margin */
+    double leverage;    /* > 0: lower = margin_liquidation_move(&margin, leverage) */
+    margin_params margin; /* the margin model's levels (lib/market/margin.h) */
 } feat_opts;
 
 /* Defaults: the default feature set, no interval, max_gap 0, no labels,
- * horizon 4, flat_fee 2 * 0.0026, barriers 1 vol each, maintenance margin 0.004. */
+ * horizon 4, flat_fee 2 * 0.0026, barriers 1 vol each, margin_params_default's
+ * margin (margin_stop 0.4). */
 void feat_opts_default(feat_opts *o);
 /* Parse a barrier distance: "0.02" (fraction) or "1.5v" (volatility multiple). 0 on success. */
 int feat_parse_dist(const char *s, feat_dist *d);

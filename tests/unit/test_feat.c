@@ -274,15 +274,15 @@ static void triple_barrier_first_touch_and_liquidation(void)
     b[2].high = 103, b[2].low = 98;
     run(b, 12, &o, &r);
     CHECK(r.y[0][2] == 0 && r.y[0][3] == 1);
-    /* liquidation barrier: at 50x and 0.4 % maintenance margin the lower
-     * barrier is 1/50 - 0.004 = 1.6 % below the entry */
+    /* liquidation barrier: at 50x and Kraken's margin_stop of 40 % the lower
+     * barrier is (1 - 0.4) / 50 = 1.2 % below the entry (docs/margin.md) */
     flat_bars(b, 12);
     o.leverage = 50;
-    o.maint_margin = 0.004;
-    b[4].low = 100 * (1 - 0.016) + 0.01;
+    margin_params_default(&o.margin);
+    b[4].low = 100 * (1 - 0.012) + 0.01;
     run(b, 12, &o, &r);
     CHECK(r.y[0][2] == 1);
-    b[4].low = 100 * (1 - 0.016) - 0.01;
+    b[4].low = 100 * (1 - 0.012) - 0.01;
     run(b, 12, &o, &r);
     CHECK(r.y[0][2] == 0 && r.y[0][3] == 3);
     CHECK_EQ_STR(feat_label_name(&o, 2), "y_tb_lev50");

@@ -18,7 +18,7 @@
 #include "ta/feat.h"
 #include "util.h"
 
-enum { O_FEATURES = 256, O_LABELS, O_HORIZON, O_FLATVOL, O_FEE, O_BARRIER, O_UPPER, O_LOWER, O_LEVERAGE, O_MAINT,
+enum { O_FEATURES = 256, O_LABELS, O_HORIZON, O_FLATVOL, O_FEE, O_BARRIER, O_UPPER, O_LOWER, O_LEVERAGE, O_MSTOP,
        O_MAXGAP, O_FILL, O_INTERVAL, O_CHECK, O_CUTS, O_CONFIG, O_LIST, O_QUIET };
 
 static const struct cli_opt opts[] = {
@@ -31,9 +31,9 @@ static const struct cli_opt opts[] = {
     {"barrier", O_BARRIER, NULL, "triple-barrier labels y_tb, y_tb_bars (with --labels)"},
     {"upper", O_UPPER, "D", "upper barrier: a fraction (0.02) or volatility multiple (1.5v); default 1v"},
     {"lower", O_LOWER, "D", "lower barrier, same forms; default 1v"},
-    {"leverage", O_LEVERAGE, "L", "lower barrier at the liquidation move 1/L - maintenance margin (implies --barrier;"
-                                  " columns y_tb_lev<L>, y_tb_lev<L>_bars)"},
-    {"maint-margin", O_MAINT, "X", "maintenance margin fraction (default: the config's, 0.004)"},
+    {"leverage", O_LEVERAGE, "L", "lower barrier at the liquidation move (1 - margin stop) / L of the margin model"
+                                  " (implies --barrier; columns y_tb_lev<L>, y_tb_lev<L>_bars)"},
+    {"margin-stop", O_MSTOP, "X", "margin level of the liquidation (default: the config's margin.margin_stop, 0.4)"},
     {"max-gap", O_MAXGAP, "N", "missing bars bridged (or filled) before the indicators restart (default 0)"},
     {"fill", O_FILL, NULL, "fill gaps (up to --max-gap, default all) with the last close and zero volume"},
     {"interval", O_INTERVAL, "M", "bar length in minutes (default: the most common spacing of the first bars)"},
@@ -252,7 +252,7 @@ int main(int argc, char **argv)
     feat_opts o;
     feat_opts_default(&o);
     const char *check = NULL, *config_path = NULL;
-    double fee = NAN, maint = NAN;
+    double fee = NAN, mstop = NAN;
     int ncuts = 200, max_gap_set = 0, upper_set = 0, lower_set = 0, quiet = 0;
     int c;
     while ((c = cli_next(argc, argv, opts, synopsis)) != -1) {
@@ -267,7 +267,7 @@ int main(int argc, char **argv)
         case O_UPPER: o.upper = parse_dist("upper", optarg), upper_set = 1; break;
         case O_LOWER: o.lower = parse_dist("lower", optarg), lower_set = 1; break;
         case O_LEVERAGE: o.leverage = cli_double("leverage", optarg, 1, 1e6), o.barrier = 1; break;
-        case O_MAINT: maint = cli_double("maint-margin", optarg, 0, 0.5); break;
+        case O_MSTOP: mstop = cli_double("margin-stop", optarg, 0, 0.99); break;
         case O_MAXGAP: o.max_gap = cli_long("max-gap", optarg, 0, 1000000000L), max_gap_set = 1; break;
         case O_FILL: o.fill = 1; break;
         case O_INTERVAL: o.interval = 60 * (int64_t)cli_long("interval", optarg, 1, 60L * 24 * 365); break;
@@ -288,10 +288,8 @@ int main(int argc, char **argv)
     kml_config cfg;
     config_load(&cfg, config_path);
     o.flat_fee = isnan(fee) ? 2 * cfg.taker_fee : fee;
-    o.maint_margin = isnan(maint) ? cfg.risk.maintenance_margin : maint;
-    if (o.leverage > 0 && !(1 / o.leverage - o.maint_margin > 0))
-        cli_usage_error("--leverage %g: the maintenance margin %g leaves no room before liquidation", o.leverage,
-                        o.maint_margin);
+    margin_params_from_config(&o.margin, &cfg);
+    if (!isnan(mstop)) o.margin.margin_stop = mstop;
     /* --fill alone fills every gap; with --max-gap only the gaps up to it. */
     if (o.fill && !max_gap_set) o.max_gap = 1000000000L;
 

@@ -1,1 +1,1 @@
-features_LIBS := ta
+features_LIBS := ta market
