@@ -86,6 +86,11 @@ float nn_lr_at(float base_lr, long step, long warmup_steps, long total_steps);
  * is non-NULL. */
 int nn_save(const nn_model *m, const char *path, const cJSON *meta);
 nn_model *nn_load(const char *path, cJSON **meta);
+/* The network of a safetensors file already read (lib/ml/safetensors.h):
+ * NULL with a message in err (n bytes) when its config or a tensor is
+ * missing or wrong, or it has a tensor the arch does not. */
+struct st_file;
+nn_model *nn_load_st(const struct st_file *f, char *err, size_t n);
 
 /* Added by lib/nn (beyond the first contract): configuration checks and the
  * JSON form written to a model file's "config" metadata. nn_config_check

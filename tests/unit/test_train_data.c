@@ -12,7 +12,7 @@
 #include "t.h"
 #include "train/dataset.h"
 #include "train/logreg.h"
-#include "train/st.h"
+#include "train/sha256.h"
 
 static const char CSV[] =
     "time,close,ret_1,rsi_14,regime,p_ranging,y_ret_6,y_class\n"
@@ -263,52 +263,6 @@ static void test_lr_schedule(void) {
     CHECK_NEAR(kml_lr_cosine(1, 110, 10, 110), 0.0, 1e-7);
 }
 
-static void test_safetensors(void) {
-    char *dir = t_tmpdir();
-    char path[512];
-    snprintf(path, sizeof path, "%s/m.safetensors", dir);
-    float w[6] = {1, -2, 0.5f, 3, 4, 5}, b[3] = {0.25f, 0, -1};
-    st_tensor t[2] = {{"linear.bias", 1, {3}, b}, {"linear.weight", 2, {3, 2}, w}};
-    cJSON *meta = cJSON_CreateObject();
-    cJSON_AddStringToObject(meta, "config", "{\"arch\":\"linear\"}");
-    st_write(path, t, 2, meta);
-    cJSON_Delete(meta);
-    FILE *f = fopen(path, "rb");
-    unsigned char hl[8];
-    CHECK(fread(hl, 1, 8, f) == 8);
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--) n = n << 8 | hl[i];
-    CHECK_EQ_INT(n % 8, 0);
-    fseek(f, (long)(8 + n), SEEK_SET);
-    unsigned char raw[4];
-    CHECK(fread(raw, 1, 4, f) == 4); /* bias[0] = 0.25f = 0x3e800000, little-endian */
-    CHECK(raw[0] == 0 && raw[1] == 0 && raw[2] == 0x80 && raw[3] == 0x3e);
-    fclose(f);
-    cJSON *h = st_read_header(path);
-    CHECK(h != NULL);
-    cJSON *wj = cJSON_GetObjectItem(h, "linear.weight");
-    CHECK_EQ_STR(cJSON_GetObjectItem(wj, "dtype")->valuestring, "F32");
-    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetObjectItem(wj, "shape"), 1)->valueint, 2);
-    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetObjectItem(wj, "data_offsets"), 0)->valueint, 12);
-    CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetObjectItem(wj, "data_offsets"), 1)->valueint, 36);
-    CHECK_EQ_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "__metadata__"), "config")->valuestring,
-                 "{\"arch\":\"linear\"}");
-    cJSON_Delete(h);
-    long cnt = 0;
-    float *back = st_read_tensor(path, "linear.weight", &cnt);
-    CHECK_EQ_INT(cnt, 6);
-    CHECK(back && memcmp(back, w, sizeof w) == 0);
-    free(back);
-    CHECK(st_read_tensor(path, "nope", &cnt) == NULL);
-    CHECK(st_read_header("/nonexistent/x.safetensors") == NULL);
-    char *junk = t_tmpfile("not a model");
-    CHECK(st_read_header(junk) == NULL);
-    unlink(junk), free(junk);
-    unlink(path);
-    rmdir(dir);
-    free(dir);
-}
-
 static void test_sha256(void) {
     char hex[65];
     kml_sha256_hex("abc", 3, hex); /* FIPS 180-2 test vector */
@@ -325,7 +279,6 @@ int main(void) {
     t_run("linear baseline: gradient matches finite differences", test_logreg_gradient);
     t_run("linear baseline: Adam fits separable data", test_logreg_learns);
     t_run("linear baseline: warm-up and cosine learning rate", test_lr_schedule);
-    t_run("safetensors: layout, little-endian data, header round trip", test_safetensors);
     t_run("sha256: FIPS test vector", test_sha256);
     return t_done();
 }

@@ -47,14 +47,9 @@ static void deep_restore(model *m) {
     if (d->snapped) memcpy(nn_params(d->net), d->best, m->nparams * sizeof *d->best);
 }
 
-static void deep_save(model *m, const char *path, const cJSON *meta) {
+static void deep_save(model *m, const char *path, const ml_info *info) {
     deep *d = m->impl;
-    if (nn_save(d->net, path, meta)) die(EX_IOERR, "%s: cannot write the model", path);
-}
-
-static cJSON *deep_config(model *m) {
-    deep *d = m->impl;
-    return nn_config_json(nn_get_config(d->net));
+    ml_save_nn(path, d->net, info);
 }
 
 static void deep_destroy(model *m) {
@@ -90,7 +85,6 @@ model *deep_model_create(const train_cfg *c, int F) {
     m->snapshot = deep_snapshot;
     m->restore = deep_restore;
     m->save = deep_save;
-    m->config_json = deep_config;
     m->destroy = deep_destroy;
     m->nparams = nn_num_params(net);
     d->best = xmalloc(m->nparams * sizeof *d->best);

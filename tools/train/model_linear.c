@@ -3,10 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonl.h"
 #include "train.h"
 #include "train/logreg.h"
-#include "train/st.h"
 #include "util.h"
 
 typedef struct {
@@ -42,32 +40,9 @@ static void lin_restore(model *m) {
     memcpy(l->lr->param, l->best, l->lr->np * sizeof *l->best);
 }
 
-static cJSON *lin_config(model *m) {
+static void lin_save(model *m, const char *path, const ml_info *info) {
     lin *l = m->impl;
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "arch", "linear");
-    cJSON_AddNumberToObject(c, "T", 1);
-    cJSON_AddNumberToObject(c, "F", l->F);
-    cJSON_AddNumberToObject(c, "H", 0);
-    json_add_num(c, "l2", l->opt.l2);
-    return c;
-}
-
-static void lin_save(model *m, const char *path, const cJSON *meta) {
-    lin *l = m->impl;
-    cJSON *md = cJSON_Duplicate(meta, 1);
-    cJSON *c = lin_config(m);
-    char *txt = json_print(c, 0);
-    cJSON_DeleteItemFromObject(md, "config");
-    cJSON_AddStringToObject(md, "config", txt);
-    free(txt);
-    cJSON_Delete(c);
-    st_tensor t[2] = {
-        {"linear.bias", 1, {3}, l->lr->param + 3 * l->F},
-        {"linear.weight", 2, {3, l->F}, l->lr->param},
-    };
-    st_write(path, t, 2, md);
-    cJSON_Delete(md);
+    ml_save_linear(path, l->lr->param, l->lr->param + 3 * l->F, l->opt.l2, info);
 }
 
 static void lin_destroy(model *m) {
@@ -95,7 +70,6 @@ model *linear_model_create(const train_cfg *c, int F) {
     m->snapshot = lin_snapshot;
     m->restore = lin_restore;
     m->save = lin_save;
-    m->config_json = lin_config;
     m->destroy = lin_destroy;
     m->nparams = l->lr->np;
     lin_snapshot(m);

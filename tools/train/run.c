@@ -8,7 +8,8 @@
 #include "jsonl.h"
 #include "log.h"
 #include "train.h"
-#include "train/st.h"
+#include "ml/ml.h"
+#include "train/sha256.h"
 #include "util.h"
 
 model *model_create(const train_cfg *c, int F) {
@@ -79,18 +80,6 @@ static cJSON *range_json(const kml_dataset *d, const long *idx, long n) {
     return r;
 }
 
-static void meta_put(cJSON *meta, const char *key, cJSON *val) {
-    char *t = json_print(val, 0);
-    cJSON_AddStringToObject(meta, key, t);
-    free(t);
-    cJSON_Delete(val);
-}
-
-static cJSON *meta_get(const cJSON *meta, const char *key) {
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(meta, key);
-    return cJSON_IsString(s) ? cJSON_Parse(s->valuestring) : NULL;
-}
-
 static cJSON *labels_json(const train_opts *o, const kml_dataset *d) {
     cJSON *l = o->labels_note ? cJSON_Parse(o->labels_note) : NULL;
     if (!l) l = cJSON_CreateObject();
@@ -120,34 +109,32 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
     free(ct);
 
     /* Keep a model whose data and configuration are unchanged. */
-    cJSON *hdr = o->force ? NULL : st_read_header(path);
-    if (hdr) {
-        cJSON *meta = cJSON_GetObjectItemCaseSensitive(hdr, "__metadata__");
-        cJSON *dh = meta_get(meta, "data_hash"), *ch = meta_get(meta, "config_hash");
+    cJSON *meta = o->force ? NULL : ml_read_meta(path);
+    if (meta) {
+        const cJSON *dh = cJSON_GetObjectItemCaseSensitive(meta, "data_hash");
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(meta, "config_hash");
         int same = cJSON_IsString(dh) && cJSON_IsString(ch) && !strcmp(dh->valuestring, data_hash) &&
                    !strcmp(ch->valuestring, cfg_hash);
-        cJSON_Delete(dh);
-        cJSON_Delete(ch);
         if (same) {
             cJSON *res = cJSON_CreateObject();
             cJSON_AddStringToObject(res, "arch", c->arch);
             cJSON_AddStringToObject(res, "model", path);
             cJSON_AddBoolToObject(res, "skipped", 1);
-            cJSON *mt = meta_get(meta, "metrics");
+            cJSON *mt = cJSON_DetachItemFromObjectCaseSensitive(meta, "metrics");
             cJSON_AddItemToObject(res, "metrics", mt ? mt : cJSON_CreateObject());
-            cJSON *run = meta_get(meta, "run");
+            cJSON *run = cJSON_DetachItemFromObjectCaseSensitive(meta, "run");
             if (run) cJSON_AddItemToObject(res, "run", run);
             warn("%s: data and configuration unchanged: model kept (--force-retrain to train again)", path);
             cJSON *f = cJSON_CreateObject();
             cJSON_AddStringToObject(f, "arch", c->arch);
             cJSON_AddStringToObject(f, "model", path);
             log_event("ml_training", LOG_INFO, "model unchanged, kept", f);
-            cJSON_Delete(hdr);
+            cJSON_Delete(meta);
             cJSON_Delete(cj);
             cJSON_Delete(lab);
             return res;
         }
-        cJSON_Delete(hdr);
+        cJSON_Delete(meta);
     }
 
     kml_split s;
@@ -237,27 +224,11 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
 
     /* The model file holds only what is the same run to run (no timings), so
      * --seed gives a byte-identical file. */
-    cJSON *meta = cJSON_CreateObject();
-    cJSON *feats = cJSON_CreateArray();
-    for (int j = 0; j < d->F; j++) cJSON_AddItemToArray(feats, cJSON_CreateString(d->feat[j]));
-    meta_put(meta, "features", feats);
-    meta_put(meta, "scaler", scaler_to_json(&sc));
-    meta_put(meta, "labels", cJSON_Duplicate(lab, 1));
-    meta_put(meta, "train_window", cJSON_Duplicate(tw, 1));
-    meta_put(meta, "metrics", cJSON_Duplicate(metrics, 1));
-    meta_put(meta, "training", cJSON_Duplicate(cj, 1));
-    meta_put(meta, "data", cJSON_Duplicate(data, 1));
-    meta_put(meta, "run", cJSON_Duplicate(run, 1));
-    cJSON *cal = cJSON_CreateObject();
-    cJSON *off = cJSON_AddArrayToObject(cal, "logit_offset");
-    for (int k = 0; k < 3; k++) cJSON_AddItemToArray(off, cJSON_CreateNumber(m->offset[k]));
-    cJSON_AddStringToObject(cal, "use", "add to the network's logits before the softmax: -log(class weight) undoes the "
-                                        "class weighting of training");
-    meta_put(meta, "calibration", cal);
-    meta_put(meta, "data_hash", cJSON_CreateString(data_hash));
-    meta_put(meta, "config_hash", cJSON_CreateString(cfg_hash));
-    m->save(m, path, meta);
-    cJSON_Delete(meta);
+    ml_info info = {.F = d->F, .features = (const char *const *)d->feat, .mean = sc.mean, .std = sc.std,
+                    .labels = lab, .train_window = tw, .metrics = metrics, .training = cj, .data = data, .run = run,
+                    .data_hash = data_hash, .config_hash = cfg_hash};
+    memcpy(info.offset, m->offset, sizeof info.offset);
+    m->save(m, path, &info);
 
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "arch", c->arch);

@@ -9,6 +9,7 @@
 #include <cJSON.h>
 #include <stdint.h>
 
+#include "ml/ml.h"
 #include "progress.h"
 #include "rng.h"
 #include "train/dataset.h"
@@ -42,9 +43,8 @@ struct model {
     void (*predict)(model *m, const float *x, int B, float *logits);
     void (*snapshot)(model *m); /* remember the current parameters as the best */
     void (*restore)(model *m);  /* go back to the remembered parameters */
-    /* Save with meta (object of JSON-text strings; "config" added here). */
-    void (*save)(model *m, const char *path, const cJSON *meta);
-    cJSON *(*config_json)(model *m); /* the architecture's config (arch, T, F, H, ...) */
+    /* Write the model file through lib/ml with info's metadata (offset is m's). */
+    void (*save)(model *m, const char *path, const ml_info *info);
     void (*destroy)(model *m);
     size_t nparams;
 };
