@@ -119,8 +119,9 @@ bench_stat() { # bench_stat SIDE KEY hi|lo: median (or best) of KEY over the rou
               print x }'
 }
 
-bench_range() { # bench_range SIDE KEY: "min-max" of KEY over the rounds
-    bench_values "$1" "$2" | sort -g | awk '{ v[++n] = $1 } END { if (n == 0) print "-"; else printf "%g-%g\n", v[1], v[n] }'
+bench_range() { # bench_range SIDE KEY [FORMAT]: "min-max" of KEY over the rounds (FORMAT: %g)
+    bench_values "$1" "$2" | sort -g | awk -v f="${3:-%g}" '{ v[++n] = $1 }
+        END { if (n == 0) print "-"; else printf f "-" f "\n", v[1], v[n] }'
 }
 
 bench_ratio() { # bench_ratio A B [FORMAT]: A / B, "-" when either is missing or 0
