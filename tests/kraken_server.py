@@ -22,6 +22,7 @@ requests (-1: all) after SKIP of them have passed. KIND is one of
   slow:SECONDS               answer normally after a delay
   badrow                     a result row with a non-numeric price
 Every request is appended to --state/requests.log as "PATH?QUERY".
+POST /0/private/* is Kraken's private API, in tests/kraken_private.py.
 Standard library only; it is a test fixture, not part of the product.
 """
 import argparse
@@ -128,6 +129,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def error(self, *msgs):
         self.send(200, json.dumps({"error": list(msgs)}))
+
+    def do_POST(self):
+        # the private API (signatures, nonces, orders, faults): tests/kraken_private.py
+        import kraken_private
+        kraken_private.handle(self, take_fault)
 
     def do_GET(self):
         url = urlparse(self.path)
