@@ -25,8 +25,9 @@ setup_file() {
     if [ -f "$KML_SHARED_DATA/kraken/XBTUSD_trades_2019-07-01T00.csv" ]; then
         cp "$KML_SHARED_DATA/kraken/XBTUSD_trades_2019-07-01T00.csv" "$d/XBTUSD_trades.csv"
     fi
+    # ADA/USD's trades are generated over any span asked for (tests/kraken_gen.py)
     /usr/bin/python3 "$KML_ROOT/tests/kraken_server.py" --dir "$d" --state "$SRV/state" \
-        --port-file "$SRV/port" --time $NOW 3>&- &
+        --port-file "$SRV/port" --time $NOW --generate ADAUSD --gen-rate 100 --gen-seed 3 3>&- &
     echo $! >"$SRV/pid"
     for _ in $(seq 100); do [ -s "$SRV/port" ] && break; sleep 0.1; done
     [ -s "$SRV/port" ] || { echo "the test server did not start" >&2; return 1; }
@@ -447,12 +448,13 @@ print("ok")' "$output" "$SRV/data/AssetPairs.json"
     printf 'time,open,high,low,close,vwap,volume,count\n%s,1,1,1,1,,1,1\n' $((T0 - 1000 * 3600)) >"$W/h/ETHUSD_60.csv"
     cp "$W/h/ETHUSD_60.csv" "$W/before.csv"
     fault "Trades 502 -1 2"   # the third page and after fail
-    run --separate-stderr kml-fetch update --pair ETH/USD --dir "$W/h"
+    run --separate-stderr kml-fetch update --pair ETH/USD --dir "$W/h" --via trades
     assert_equal "$status" 69
     cmp "$W/before.csv" "$W/h/ETHUSD_60.csv"
-    assert_equal "$(ls -A "$W/h")" "ETHUSD_60.csv"
+    # no temporary left beside it (the lock file stays, empty)
+    assert_equal "$(ls -A "$W/h")" "$(printf '.ETHUSD_60.csv.lock\nETHUSD_60.csv')"
     rm -f "$SRV/state/faults"
-    run --separate-stderr kml-fetch update --pair ETH/USD --dir "$W/h"
+    run --separate-stderr kml-fetch update --pair ETH/USD --dir "$W/h" --via trades
     assert_success
     [[ "$stderr" == *"3 rows added via trades (2500 trades), 1 new gaps (996 missing candles)"* ]]
     # the new rows are exactly the candles of the trades
@@ -466,16 +468,125 @@ print("ok")' "$output" "$SRV/data/AssetPairs.json"
     printf 'time,open,high,low,close,vwap,volume,count\n%s,1,1,1,1,,1,1\n' $((T0 - 1000 * 3600)) >"$W/h/ETHUSD_60.csv"
     cp "$W/h/ETHUSD_60.csv" "$W/before.csv"
     fault "Trades slow:5 1 1"
-    kml-fetch update --pair ETH/USD --dir "$W/h" 2>/dev/null 3>&- &
+    kml-fetch update --pair ETH/USD --dir "$W/h" --via trades 2>/dev/null 3>&- &
     pid=$!
     for _ in $(seq 50); do [ "$(requests Trades)" -ge 2 ] && break; sleep 0.1; done
     kill -9 $pid
     wait $pid || true
     cmp "$W/before.csv" "$W/h/ETHUSD_60.csv"
     rm -f "$SRV/state/faults"
-    run --separate-stderr kml-fetch update --pair ETH/USD --dir "$W/h"
+    run --separate-stderr kml-fetch update --pair ETH/USD --dir "$W/h" --via trades
     assert_success
     assert_equal "$(wc -l <"$W/h/ETHUSD_60.csv")" 5
+}
+
+# ---------------------------------------------------------------- update --days (generated ADA/USD trades)
+
+rows_of() { if [ -f "$1" ]; then echo $(($(wc -l <"$1") - 1)); else echo 0; fi; }
+# kml-fetch update in the background; its pid in $pid
+bg_update() { kml-fetch update --pair ADA/USD --quiet "$@" 2>/dev/null 3>&- & pid=$!; }
+
+@test "update --days: a new store is filled from trades, then OHLC, byte-identical to a fill from trades alone" {
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"
+    assert_success
+    # 40 days of hours before the forming one (01:00): 700 via OHLC, the rest rebuilt from trades
+    [[ "$stderr" == *"260 rows added via trades ("*" trades) and 700 via OHLC, 0 new gaps"*"960 rows"* ]]
+    assert_equal "$(sed -n 2p "$W/h/ADAUSD_60.csv" | cut -d, -f1)" $((T0 + 3600 - 40 * 86400))
+    assert_equal "$(tail -1 "$W/h/ADAUSD_60.csv" | cut -d, -f1)" $T0
+    [ "$(requests OHLC)" -eq 1 ]
+    [ "$(requests Trades)" -ge 26 ]
+    kml-fetch update --pair ADA/USD --days 40 --dir "$W/t" --via trades --quiet 2>/dev/null
+    cmp "$W/t/ADAUSD_60.csv" "$W/h/ADAUSD_60.csv"
+    # the trades the test server generates, rebuilt by kml-fetch candles, are the stored candles
+    kml-fetch trades --pair ADA/USD --since $((T0 + 3600 - 40 * 86400)) --until $((T0 + 3600)) --quiet | kml-fetch candles >"$W/c.csv"
+    cmp "$W/c.csv" "$W/h/ADAUSD_60.csv"
+    cp "$W/h/ADAUSD_60.csv" "$W/before.csv"
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"
+    assert_success
+    [[ "$stderr" == *"up to date"* ]]
+    cmp "$W/before.csv" "$W/h/ADAUSD_60.csv"
+}
+
+@test "update --days: killed (kill -9) three times during a fill, the reruns complete it byte-identical to an uninterrupted fill" {
+    kml-fetch update --pair ADA/USD --days 40 --dir "$W/ref" --quiet 2>/dev/null
+    for at in 40 110 180; do
+        KML_HTTP_PACE=0.05 bg_update --days 40 --dir "$W/h" --checkpoint 0
+        for _ in $(seq 400); do [ "$(rows_of "$W/h/ADAUSD_60.csv")" -ge $at ] && break; sleep 0.02; done
+        kill -9 $pid
+        wait $pid || true
+        n=$(rows_of "$W/h/ADAUSD_60.csv")
+        # cut in the middle of the trades part; what is stored is the uninterrupted fill's first n rows,
+        # so no candle is half built, missing or repeated, and the forming one at the cut is not there
+        [ "$n" -ge $at ]
+        [ "$n" -lt 260 ]
+        cmp <(head -n $((n + 1)) "$W/ref/ADAUSD_60.csv") "$W/h/ADAUSD_60.csv"
+    done
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h" --quiet
+    assert_success
+    cmp "$W/ref/ADAUSD_60.csv" "$W/h/ADAUSD_60.csv"
+    # the kills' temporaries are gone
+    assert_equal "$(ls -A "$W/h")" "$(printf '.ADAUSD_60.csv.lock\nADAUSD_60.csv')"
+}
+
+@test "update --days: a store too short is filled back in front through a side file, resumable after kill -9" {
+    kml-fetch update --pair ADA/USD --days 40 --dir "$W/ref" --quiet 2>/dev/null
+    kml-fetch update --pair ADA/USD --dir "$W/h" --quiet 2>/dev/null    # the latest 719 candles, as before --days
+    cp "$W/h/ADAUSD_60.csv" "$W/short.csv"
+    assert_equal "$(rows_of "$W/short.csv")" 719
+    KML_HTTP_PACE=0.05 bg_update --days 40 --dir "$W/h" --checkpoint 0
+    for _ in $(seq 400); do [ "$(rows_of "$W/h/ADAUSD_60.csv.backfill")" -ge 60 ] && break; sleep 0.02; done
+    kill -9 $pid
+    wait $pid || true
+    n=$(rows_of "$W/h/ADAUSD_60.csv.backfill")
+    [ "$n" -ge 60 ]
+    [ "$n" -lt 241 ]
+    cmp "$W/short.csv" "$W/h/ADAUSD_60.csv"             # the store is untouched until the merge
+    cmp <(head -n $((n + 1)) "$W/ref/ADAUSD_60.csv") "$W/h/ADAUSD_60.csv.backfill"
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"
+    assert_success
+    [[ "$stderr" == *"(resumed)"* ]]
+    [[ "$stderr" == *"241 rows filled back to "*"960 rows"* ]]
+    cmp "$W/ref/ADAUSD_60.csv" "$W/h/ADAUSD_60.csv"
+    [ ! -e "$W/h/ADAUSD_60.csv.backfill" ]
+}
+
+@test "update --days: rate limits are waited out; progress lines without a terminal, none with --quiet" {
+    fault "Trades ratelimit 2 3"
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"
+    assert_success
+    [ "$(grep -c 'Trades' "$SRV/state/requests.log")" -ge 28 ]    # the two refused pages were asked again
+    kml-fetch update --pair ADA/USD --days 40 --dir "$W/ref" --quiet 2>/dev/null
+    cmp "$W/ref/ADAUSD_60.csv" "$W/h/ADAUSD_60.csv"
+    # a line every 5 % or more: the day reached, pages, trades and the time left
+    lines=$(grep -c 'fill .*ADAUSD_60.csv: [0-9]*%: reached 2019-0[56]-[0-9]*, [0-9]* pages, [0-9]* trades, about .* left' <<<"$stderr")
+    [ "$lines" -ge 5 ]
+    [ "$lines" -le 21 ]
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 41 --dir "$W/q" --quiet
+    assert_success
+    [[ "$stderr" != *"%:"* ]]
+}
+
+@test "update --days: a second update of the same store while one runs exits 75 and changes nothing" {
+    KML_HTTP_PACE=0.2 bg_update --days 40 --dir "$W/h"
+    for _ in $(seq 100); do [ "$(requests Trades)" -ge 1 ] && break; sleep 0.05; done
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"
+    kill -9 $pid
+    wait $pid || true
+    assert_equal "$status" 75
+    assert_equal "$stderr" "kml-fetch: $W/h/ADAUSD_60.csv: another kml-fetch update is writing it; try again later"
+}
+
+@test "update --days: conflicting or out-of-range options are usage errors (64)" {
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 10 --since 0
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--days and --since both set the start"* ]]
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 0
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--days"* ]]
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 10 --via ohlc
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--days needs Kraken's trades"* ]]
+    [ ! -e "$SRV/state/requests.log" ]
 }
 
 @test "update: a corrupt stored file is a located error and is left as it was" {

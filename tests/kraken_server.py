@@ -23,6 +23,11 @@ requests (-1: all) after SKIP of them have passed. KIND is one of
   badrow                     a result row with a non-numeric price
 Every request is appended to --state/requests.log as "PATH?QUERY".
 POST /0/private/* is Kraken's private API, in tests/kraken_private.py.
+
+--generate ALT[,ALT...] serves generated trades for those pairs over any span
+asked for (tests/kraken_gen.py: deterministic for --gen-seed, --gen-rate trades
+an hour on average, none before --gen-start or at or after --time), and OHLC
+candles built from them; their fixture files, if any, are not read.
 Standard library only; it is a test fixture, not part of the product.
 """
 import argparse
@@ -35,6 +40,8 @@ from decimal import Decimal
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from kraken_gen import TradeGen
 
 LEGACY = {"XBTUSD": "XXBTZUSD", "ETHUSD": "XETHZUSD", "XBTEUR": "XXBTZEUR", "ETHEUR": "XETHZEUR"}
 LOCK = threading.Lock()
@@ -190,6 +197,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def ep_OHLC(self, q, fault):
         alt = altname_of(q.get("pair", ""))
+        gen = self.server.gen
+        if gen and gen.has(alt):
+            out, last = gen.candles(alt, int(q.get("interval", "1")))
+            if "since" in q:
+                out = [r for i, r in enumerate(out) if r[0] > int(q["since"]) or i == len(out) - 1]
+            if fault == "badrow" and out:
+                out[0][1] = "abc"
+            return self.ok({legacy_key(alt): out, "last": last})
         rows = self.server.fixtures.candles(alt, q.get("interval", "1"))
         if rows is None:
             return self.error("EQuery:Unknown asset pair")
@@ -209,6 +224,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def ep_Trades(self, q, fault):
         alt = altname_of(q.get("pair", ""))
+        gen = self.server.gen
+        if gen and gen.has(alt):
+            page, last = gen.trades_after(alt, int(q.get("since", "0")), min(int(q.get("count", "1000")), 1000))
+            if fault == "badrow" and page:
+                page[0][0] = "abc"
+            return self.ok({legacy_key(alt): page, "last": last})
         rows = self.server.fixtures.trade_rows(alt)
         if rows is None:
             return self.error("EQuery:Unknown asset pair")
@@ -235,11 +256,19 @@ def main():
     ap.add_argument("--state", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--time", type=int, default=int(time.time()))
+    ap.add_argument("--generate", default="", help="ALT[,ALT...]: pairs whose trades are generated")
+    ap.add_argument("--gen-seed", type=int, default=1)
+    ap.add_argument("--gen-rate", type=int, default=60, help="mean trades an hour")
+    ap.add_argument("--gen-start", type=int, default=None, help="first second with trades (default --time - 400 days)")
     opts = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.opts = opts
     srv.fixtures = Fixtures(opts.dir)
+    srv.gen = None
+    if opts.generate:
+        start = opts.gen_start if opts.gen_start is not None else opts.time - 400 * 86400
+        srv.gen = TradeGen(opts.generate.split(","), opts.gen_seed, opts.gen_rate, start, opts.time)
     tmp = opts.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

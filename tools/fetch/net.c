@@ -28,7 +28,7 @@ enum { OPT_SINCE = 256, OPT_UNTIL, OPT_PARTIAL, OPT_VIA, OPT_QUIET };
 
 static const int kraken_intervals[] = {1, 5, 15, 30, 60, 240, 1440, 10080, 21600};
 
-static int parse_interval(const char *text)
+int parse_interval(const char *text)
 {
     long m = cli_long("interval", text, 1, 21600);
     for (size_t i = 0; i < sizeof kraken_intervals / sizeof *kraken_intervals; i++)
@@ -102,12 +102,10 @@ static cJSON *pair_rows(const char *method, cJSON *result, const kml_pair *p, wh
 
 /* ---- OHLC ---- */
 
-typedef void (*candle_fn)(void *ctx, const candle *c);
-
 /* GET OHLC and pass each committed candle with time > since (since < 0: all)
  * to fn, in time order; the forming last row only when partial. Returns the
  * number passed; *first gets the time of the oldest row Kraken sent. */
-static long ohlc_fetch(kraken_client *kc, const kml_pair *p, int minutes, int64_t since, int partial, candle_fn fn,
+long ohlc_fetch(kraken_client *kc, const kml_pair *p, int minutes, int64_t since, int partial, candle_fn fn,
                        void *ctx, int64_t *first)
 {
     char q[160];
@@ -197,14 +195,8 @@ int cmd_ohlc(int argc, char **argv)
 
 /* ---- Trades ---- */
 
-typedef void (*trade_fn)(void *ctx, double time, const char *price, const char *volume, const char *side,
-                         const char *type);
-
-/* Page through Trades from since (Unix seconds) to until (exclusive; < 0: the
- * present), passing each trade to fn. Nothing is held beyond one page. Returns
- * the number of trades. */
-static long trades_fetch(kraken_client *kc, const kml_pair *p, int64_t since, int64_t until, trade_fn fn, void *ctx,
-                         int quiet)
+long trades_fetch(kraken_client *kc, const kml_pair *p, int64_t since, int64_t until, trade_fn fn, page_fn pg,
+                  void *ctx)
 {
     /* Kraken's since is exclusive and in nanoseconds: one nanosecond before the
      * second asked for includes a trade at exactly since.000000000 */
@@ -216,8 +208,6 @@ static long trades_fetch(kraken_client *kc, const kml_pair *p, int64_t since, in
     long total = 0;
     int pages = 0;
     double prev_t = -INFINITY;
-    progress pr;
-    progress_init(&pr, "trades", 0, quiet);
     for (;;) {
         char q[200], last[64];
         snprintf(q, sizeof q, "pair=%s&since=%s", p->altname, cursor);
@@ -253,25 +243,35 @@ static long trades_fetch(kraken_client *kc, const kml_pair *p, int64_t since, in
             total++;
         }
         cJSON_Delete(root);
-        progress_update(&pr, total, NULL);
+        if (pg) pg(ctx, pages, total, prev_t);
         /* the end: --until reached, an empty page, or a cursor that no longer moves */
         if (done || n == 0 || kraken_idcmp(last, cursor) <= 0) break;
         snprintf(cursor, sizeof cursor, "%s", last);
     }
-    progress_done(&pr);
     return total;
 }
+
+typedef struct {
+    csv_writer w;
+    progress pr;
+} trades_out;
 
 static void print_trade(void *ctx, double time, const char *price, const char *volume, const char *side,
                         const char *type)
 {
-    csv_writer *w = ctx;
+    csv_writer *w = &((trades_out *)ctx)->w;
     csvw_double(w, time);
     csvw_str(w, price);
     csvw_str(w, volume);
     csvw_str(w, side);
     csvw_str(w, type);
     csvw_end(w);
+}
+
+static void trades_page(void *ctx, long pages, long trades, double last_time)
+{
+    (void)pages, (void)last_time;
+    progress_update(&((trades_out *)ctx)->pr, trades, NULL);
 }
 
 int cmd_trades(int argc, char **argv)
@@ -301,10 +301,12 @@ int cmd_trades(int argc, char **argv)
     if (until >= 0 && until <= since) cli_usage_error("--until must be after --since");
     if (optind < argc) cli_usage_error("unexpected operand '%s'", argv[optind]);
     kraken_client *kc = kraken_open();
-    csv_writer w;
-    csvw_init(&w, stdout);
+    trades_out o;
+    csvw_init(&o.w, stdout);
+    progress_init(&o.pr, "trades", 0, quiet);
     fputs("time,price,volume,side,type\n", stdout);
-    trades_fetch(kc, &p, since, until, print_trade, &w, quiet);
+    trades_fetch(kc, &p, since, until, print_trade, trades_page, &o);
+    progress_done(&o.pr);
     kraken_close(kc);
     return 0;
 }
@@ -376,60 +378,9 @@ int cmd_pairs(int argc, char **argv)
     return 0;
 }
 
-/* ---- update ---- */
+/* ---- Time ---- */
 
-typedef struct {
-    csv_writer w;
-    int64_t last;  /* last time written (INT64_MIN: none) */
-    int64_t step;
-    long added, gaps, missing;
-    candle_agg agg;
-    int64_t until; /* trades: candles before this only */
-} upd_ctx;
-
-static void upd_candle(void *vctx, const candle *c)
-{
-    upd_ctx *u = vctx;
-    if (u->last != INT64_MIN && c->time <= u->last) return; /* already stored */
-    if (c->time % u->step != 0) die(EX_DATAERR, "candle time %" PRId64 " is not a multiple of the interval", c->time);
-    if (u->last != INT64_MIN && c->time - u->last > u->step) {
-        u->gaps++;
-        u->missing += (long)((c->time - u->last) / u->step - 1);
-    }
-    candle_write(&u->w, c);
-    u->last = c->time;
-    u->added++;
-}
-
-static void upd_trade(void *vctx, double time, const char *price, const char *volume, const char *side,
-                      const char *type)
-{
-    upd_ctx *u = vctx;
-    candle c;
-    double px;
-    parse_double(price, &px);
-    int rc = candle_agg_add(&u->agg, time, px, volume, &c);
-    if (rc < 0) die(EX_DATAERR, "Trades: trade at %.17g: %s", time, rc == -1 ? "out of time order" : "bad volume");
-    if (rc == 1) upd_candle(u, &c);
-}
-
-/* Copy the existing file's bytes to f, ending with a newline. */
-static void copy_file(const char *path, FILE *f)
-{
-    FILE *in = xfopen(path, "r");
-    char buf[65536];
-    size_t n;
-    int lastc = '\n';
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
-        if (fwrite(buf, 1, n, f) != n) die(EX_IOERR, "write error:");
-        lastc = buf[n - 1];
-    }
-    if (ferror(in)) die(EX_IOERR, "%s: read error:", path);
-    if (lastc != '\n') fputc('\n', f);
-    fclose(in);
-}
-
-static int64_t server_time(kraken_client *kc)
+int64_t server_time(kraken_client *kc)
 {
     cJSON *result, *root = kraken_public(kc, "Time", NULL, &result);
     cJSON *t = cJSON_GetObjectItemCaseSensitive(result, "unixtime");
@@ -437,92 +388,4 @@ static int64_t server_time(kraken_client *kc)
     int64_t now = (int64_t)t->valuedouble;
     cJSON_Delete(root);
     return now;
-}
-
-int cmd_update(int argc, char **argv)
-{
-    static const struct cli_opt opts[] = {
-        {"pair", 'p', "PAIR", "asset pair, e.g. SOL/USD (required)"},
-        {"interval", 'i', "M", "minutes (default 60)"},
-        {"dir", 'd', "DIR", "directory of the candle files (default historical_data)"},
-        {"since", OPT_SINCE, "T", "for a new file: start at Unix time T (default: the latest 720 candles)"},
-        {"via", OPT_VIA, "HOW", "auto (default), ohlc or trades"},
-        {"quiet", OPT_QUIET, NULL, "no progress counter"},
-        {0}};
-    const char *syn = "kml-fetch update --pair P [--interval M] [--dir DIR] [--since T]";
-    kml_pair p;
-    int have_pair = 0, minutes = 60, quiet = 0;
-    const char *dir = "historical_data", *via = "auto";
-    int64_t since = -1;
-    int c;
-    while ((c = cli_next(argc, argv, opts, syn)) != -1) {
-        switch (c) {
-        case 'p': pair_parse_or_die("pair", optarg, &p), have_pair = 1; break;
-        case 'i': minutes = parse_interval(optarg); break;
-        case 'd': dir = optarg; break;
-        case OPT_SINCE: since = cli_long("since", optarg, 0, 9000000000L); break;
-        case OPT_VIA:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "ohlc") && strcmp(optarg, "trades"))
-                cli_usage_error("--via: expected auto, ohlc or trades, not \"%s\"", optarg);
-            via = optarg;
-            break;
-        case OPT_QUIET: quiet = 1; break;
-        default: cli_usage_error("unexpected option");
-        }
-    }
-    if (!have_pair) cli_usage_error("--pair is required");
-    if (optind < argc) cli_usage_error("unexpected operand '%s'", argv[optind]);
-    char path[4096];
-    pair_filename(&p, minutes, dir, path, sizeof path);
-    upd_ctx u = {.last = INT64_MIN, .step = (int64_t)minutes * 60};
-    long rows = 0, old_gaps = 0, old_missing = 0;
-    int exists = access(path, F_OK) == 0;
-    int64_t start = -1;
-    if (exists) { /* validates the stored file and finds its last candle */
-        old_gaps = candles_gaps(path, minutes, NULL, &old_missing, &rows, &u.last);
-        if (u.last != INT64_MIN) start = u.last + u.step;
-    }
-    if (start < 0 && since >= 0) start = since - since % u.step;
-    if (start < 0 && !strcmp(via, "trades")) cli_usage_error("--via trades needs --since for a new file");
-    kraken_client *kc = kraken_open();
-    int64_t now = server_time(kc), current = now - now % u.step;
-    if (start >= current) {
-        warn("update %s: up to date (%ld rows, last %" PRId64 ")", path, rows, u.last);
-        kraken_close(kc);
-        return 0;
-    }
-    /* Kraken's OHLC holds 720 candles, the forming one included: 719 committed */
-    int use_trades = !strcmp(via, "trades") || (!strcmp(via, "auto") && start >= 0 && (current - start) / u.step > 719);
-    if (!exists) mkdirs(dir);
-    atomic_file *af = atomic_open(path);
-    csvw_init(&u.w, af->f);
-    if (exists && rows > 0) copy_file(path, af->f);
-    else candle_write_header(af->f);
-    long ntrades = 0;
-    if (use_trades) {
-        candle_agg_init(&u.agg, minutes);
-        ntrades = trades_fetch(kc, &p, start, current, upd_trade, &u, quiet);
-        candle cd;
-        if (candle_agg_flush(&u.agg, &cd)) upd_candle(&u, &cd);
-    } else {
-        int64_t first;
-        ohlc_fetch(kc, &p, minutes, start >= 0 ? start - u.step : -1, 0, upd_candle, &u, &first);
-        if (start >= 0 && first > start)
-            warn("update %s: Kraken's OHLC starts at %" PRId64 ", after the wanted %" PRId64
-                 " (720-candle limit); use --via trades to fill it",
-                 path, first, start);
-    }
-    atomic_commit(af);
-    char iso[32];
-    if (u.last != INT64_MIN) iso8601(iso, (double)u.last);
-    else snprintf(iso, sizeof iso, "none");
-    if (use_trades)
-        warn("update %s: %ld rows added via trades (%ld trades), %ld new gaps (%ld missing candles), "
-             "%ld gaps in all; last candle %s",
-             path, u.added, ntrades, u.gaps, u.missing, old_gaps + u.gaps, iso);
-    else
-        warn("update %s: %ld rows added via OHLC, %ld new gaps (%ld missing candles), %ld gaps in all; last candle %s",
-             path, u.added, u.gaps, u.missing, old_gaps + u.gaps, iso);
-    kraken_close(kc);
-    return 0;
 }
