@@ -3,18 +3,25 @@
 # restarts (the issue's yardstick), one thread and all CPUs. The reference,
 # timed in the same run on the same rows: one Baum-Welch iteration (scaled
 # forward-backward and M-step) written in numpy, against kml-regime's own cost
-# of one iteration (the difference of a 21- and a 1-iteration fit, over 20).
+# of one iteration (the difference of a 21- and a 1-iteration fit, over 20),
+# both in CPU seconds at one thread (OPENBLAS_NUM_THREADS=1). The two run
+# interleaved over KML_BENCH_ROUNDS rounds (default 3: kml-regime, numpy,
+# kml-regime, numpy, ...); each side's median (or best, KML_BENCH_STAT=best)
+# is reported (bench/common.bash). The whole-fit times above are one run each.
 # The data is kml-fetch sim's with features computed by awk, in a temporary
 # directory removed at the end. Never fails on time. KML_BENCH_ROWS overrides
 # the row count.
 set -eu
 cd "$(dirname "$0")/.."
+. bench/common.bash
 bin=${KML_REGIME:-$(command -v kml-regime || echo bin/kml-regime)}
 fetch=${KML_FETCH:-$(command -v kml-fetch || echo bin/kml-fetch)}
+model=${KML_MODEL:-$(dirname "$bin")/kml-model}
 rows=${KML_BENCH_ROWS:-100000}
 cols=ret_1,ret_8,park_4,rv_24
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kml-bench-regime.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+bench_init regime
+tmp=$bench_tmp
+bench_header regime "$(bench_kernels "$model")" "1 for the iteration ratio; the fit at 1 and $(nproc 2>/dev/null || echo 1)"
 
 # the first 24 bars only warm the windows up
 "$fetch" sim --pair SOL/USD --bars $((rows + 24)) --seed 1 --regimes-out "$tmp/truth.csv" 2>/dev/null |
@@ -45,14 +52,16 @@ acc=$("$bin" score --truth "$tmp/truth.csv" "$tmp/l.csv" | jq '.accuracy * 1000 
 echo "fit: $rows rows, 4 columns, 4 states, 10 restarts: ${t1} s on 1 thread, ${tn} s on $nproc threads (models $same); best start: $iters iterations; filtered accuracy on the sim's regimes $acc %"
 echo "     (${info1#kml-regime: })"
 
-# kml-regime's cost of one Baum-Welch iteration (E-step + M-step)
+# kml-regime's cost of one Baum-Welch iteration (E-step + M-step), CPU seconds
 one=("$bin" fit --states 4 --columns "$cols" --restarts 1 --tol 0 --threads 1)
-ta=$(secs "${one[@]}" --max-iter 1 -o "$tmp/a.json" "$tmp/f.csv")
-tb=$(secs "${one[@]}" --max-iter 21 -o "$tmp/b.json" "$tmp/f.csv")
-c_iter=$(awk -v a="$ta" -v b="$tb" 'BEGIN { d = (b - a) / 20; if (d < 0) d = 0; printf "%.4f\n", d }')
-
-if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-    py_iter=$(/usr/bin/python3 - "$tmp/f.csv" "$tmp/a.json" <<'EOF'
+ours() {
+    local ta tb
+    ta=$(OPENBLAS_NUM_THREADS=1 bench_cpu_seconds /dev/null "${one[@]}" --max-iter 1 -o "$tmp/a.json" "$tmp/f.csv" 2>/dev/null)
+    tb=$(OPENBLAS_NUM_THREADS=1 bench_cpu_seconds /dev/null "${one[@]}" --max-iter 21 -o "$tmp/b.json" "$tmp/f.csv" 2>/dev/null)
+    awk -v a="$ta" -v b="$tb" 'BEGIN { d = (b - a) / 20; if (d < 0) d = 0; printf "iter=%.5f\n", d }'
+}
+numpy() {
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 - "$tmp/f.csv" "$tmp/a.json" <<'EOF'
 # One scaled Baum-Welch iteration in numpy (diagonal Gaussians), on the
 # standardised columns and from the parameters kml-regime started from.
 import json, sys, time
@@ -90,13 +99,17 @@ def iteration(mu, var, A, pi):
     var = np.maximum((gamma.T @ z ** 2) / n[:, None] - mu ** 2, 1e-3)
     A = xi / xi.sum(1, keepdims=True)
     return mu, var, A, n / T, np.log(c).sum() + mx.sum()
-t0 = time.perf_counter()
+t0 = time.process_time()
 iteration(mu, var, A, pi)
-print("%.4f" % (time.perf_counter() - t0))
+print("iter=%.5f" % (time.process_time() - t0))
 EOF
-)
-    ratio=$(awk -v p="$py_iter" -v c="$c_iter" 'BEGIN { if (c > 0) printf "%.0f", p / c; else print "inf" }')
-    echo "one Baum-Welch iteration, $rows rows x 4 states: kml-regime ${c_iter} s, numpy (row loop in Python) ${py_iter} s: ${ratio}x"
+}
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    bench_interleave ours numpy
+    c_iter=$(bench_stat ours iter lo) py_iter=$(bench_stat numpy iter lo)
+    ratio=$(bench_ratio "$py_iter" "$c_iter" %.0f)
+    echo "one Baum-Welch iteration, $rows rows x 4 states, CPU s ($bench_stat_kind): kml-regime $(bench_fmt %.4f "$c_iter") (rounds $(bench_range ours iter %.4f)), numpy (row loop in Python) $(bench_fmt %.3f "$py_iter") (rounds $(bench_range numpy iter %.3f)): ${ratio}x (per round $(bench_round_ratios numpy ours iter))"
 else
-    echo "one Baum-Welch iteration, $rows rows x 4 states: kml-regime ${c_iter} s (numpy reference skipped: /usr/bin/python3 has no numpy)"
+    bench_interleave ours
+    echo "one Baum-Welch iteration, $rows rows x 4 states: kml-regime $(bench_stat ours iter lo) CPU s ($bench_stat_kind; numpy reference skipped: /usr/bin/python3 has no numpy)"
 fi
