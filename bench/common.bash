@@ -61,7 +61,7 @@ bench_cpu() { # the CPU model, family/model numbers, AVX-512 or not, CPUs online
     mod=$(sed -n 's/^model[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | head -1)
     avx=$(grep -m1 -qw avx512f /proc/cpuinfo 2>/dev/null && echo AVX-512 || echo no AVX-512)
     printf '%s (family %s model %s, %s), %s CPUs' "${name:-$(uname -m)}" "${fam:-?}" "${mod:-?}" "$avx" \
-        "$(nproc 2>/dev/null || echo '?')"
+        "$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo "?")"
 }
 
 bench_kernels() { # bench_kernels KML_MODEL [env prefix...]: OpenBLAS's kernel set
