@@ -60,10 +60,68 @@ teardown() {
 }
 
 @test "features: --features picks and orders columns; stdin works" {
-    gen 60 > "$T/c.csv"
+    gen 500 > "$T/c.csv"
     run --separate-stderr kml-features --features rsi_14,ret_1 < "$T/c.csv"
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = "time,close,rsi_14,ret_1" ]
+    # rsi_14 waits for its lookback and warm-up (--list): 500 bars give 500 - 418 rows
+    need=$(kml-features --list | awk -F, '$1 == "rsi_14" { print $2 + $3 }')
+    [ "$(( ${#lines[@]} - 1 ))" -eq $(( 500 - need )) ]
+}
+
+@test "features: fewer candles than the warm-up exit 65 with one line saying how many are needed" {
+    # the numbers come from --list: max lookback + warm-up of the default set, plus the row itself
+    need=$(kml-features --list | awk -F, 'NR > 1 && $4 == 1 && $2 + $3 > m { m = $2 + $3 } END { print m + 1 }')
+    gen 720 > "$T/c.csv"
+    run --separate-stderr kml-features < "$T/c.csv"
+    [ "$status" -eq 65 ]
+    [ "$output" = "time,close,$(kml-features --list | awk -F, 'NR > 1 && $4 == 1 { printf "%s%s", s, $1; s = "," }')" ]
+    # hourly: $need bars are ceil($need / 24) days, and one more for the candle still forming
+    days=$(( (need + 23) / 24 + 1 ))
+    [ "$stderr" = "kml-features: <stdin>: 720 candles, the default features need at least $need (warm-up); fetch more history: kml-fetch update --days $days" ]
+    # labels look h bars further; a chosen set says so; exactly the bars needed give one row
+    run --separate-stderr kml-features --labels --horizon 6 "$T/c.csv"
+    [ "$status" -eq 65 ]
+    [[ "$stderr" == "kml-features: $T/c.csv: 720 candles, the default features with labels need at least $((need + 6)) (warm-up);"* ]]
+    run --separate-stderr kml-features --features ret_1,rsi_14 "$T/c.csv"
+    [ "$status" -eq 0 ]
+    gen $((need - 1)) > "$T/short.csv"
+    run --separate-stderr kml-features --features all "$T/short.csv"
+    [ "$status" -eq 65 ]
+    [[ "$stderr" == "kml-features: $T/short.csv: $((need - 1)) candles, all the features need at least "*" (warm-up); fetch more history: kml-fetch update --days "* ]]
+    gen "$need" > "$T/just.csv"
+    run --separate-stderr kml-features "$T/just.csv"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 2 ]
+    # an empty input (a header only) too
+    head -1 "$T/c.csv" > "$T/h.csv"
+    run --separate-stderr kml-features --interval 15 "$T/h.csv"
+    [ "$status" -eq 65 ]
+    [ "$stderr" = "kml-features: $T/h.csv: 0 candles, the default features need at least $need (warm-up); fetch more history: kml-fetch update --days $(( (need * 15 + 1439) / 1440 + 1 ))" ]
+}
+
+@test "features: stretches between gaps shorter than the warm-up are counted once; with none long enough, 65" {
+    need=$(kml-features --list | awk -F, 'NR > 1 && $4 == 1 && $2 + $3 > m { m = $2 + $3 } END { print m + 1 }')
+    t0=1672531200
+    # 1000 bars, a gap, 300 bars, a gap, 200 bars, a gap, 1000 bars: the 300 and the 200 give no row
+    { gen 1000 $t0; gen 300 $((t0 + 1010 * 3600)) | tail -n +2; gen 200 $((t0 + 1320 * 3600)) | tail -n +2
+      gen 1000 $((t0 + 1530 * 3600)) | tail -n +2; } > "$T/g.csv"
+    run --separate-stderr kml-features --interval 60 "$T/g.csv"
+    [ "$status" -eq 0 ]
+    [ "$stderr" = "kml-features: $T/g.csv: 500 candles skipped: 2 stretches between gaps are shorter than the $need candles the default features need (warm-up) and gave no row; --max-gap N bridges gaps, --fill fills them" ]
+    [ "$(( ${#lines[@]} - 1 ))" -eq $(( 2 * (1000 - need + 1) )) ]
+    run --separate-stderr kml-features --interval 60 --quiet "$T/g.csv"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    # 1500 candles, none of the three stretches long enough
+    { gen 500 $t0; gen 500 $((t0 + 510 * 3600)) | tail -n +2; gen 500 $((t0 + 1020 * 3600)) | tail -n +2; } > "$T/s.csv"
+    run --separate-stderr kml-features --interval 60 --max-gap 3 "$T/s.csv"
+    [ "$status" -eq 65 ]
+    [ "$stderr" = "kml-features: $T/s.csv: 1500 candles, but 2 gaps of more than 3 missing bars (--max-gap) restart the warm-up and no stretch between them reaches the $need candles the default features need; bridge gaps with --max-gap N or fill them with --fill" ]
+    # bridged, the same candles are enough
+    run --separate-stderr kml-features --interval 60 --max-gap 10 "$T/s.csv"
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
 }
 
 @test "features: an unknown feature is a usage error listing the names (64)" {

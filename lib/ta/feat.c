@@ -245,6 +245,7 @@ struct feat_engine {
     int have_prev;
     feat_bar prev;
     long next_index;      /* index of the next input bar */
+    long seg_rows0, seg_bars0; /* st.rows and st.bars when the segment began */
     /* labels */
     pending *q;
     int qcap, qhead, qlen;
@@ -279,6 +280,17 @@ static void engine_reset(feat_engine *e)
     ta_hilo_reset(&e->don);
     e->segbar = 0;
     e->qlen = 0;
+    e->seg_rows0 = e->st.rows;
+    e->seg_bars0 = e->st.bars;
+}
+
+/* A segment ends (restart or end of input): count it when it gave no row. */
+static void segment_end(feat_engine *e)
+{
+    if (e->st.bars > e->seg_bars0 && e->st.rows == e->seg_rows0) {
+        e->st.short_segments++;
+        e->st.short_bars += e->st.bars - e->seg_bars0;
+    }
 }
 
 feat_engine *feat_new(const feat_opts *o, feat_emit_fn emit, void *ctx)
@@ -376,6 +388,8 @@ void feat_free(feat_engine *e)
 }
 
 const feat_stats *feat_get_stats(const feat_engine *e) { return &e->st; }
+
+long feat_min_bars(const feat_engine *e) { return e->first_row + 1 + (e->o.labels ? e->o.horizon : 0); }
 
 /* Every ring buffer the engine owns (feat_clone copies them); returns the count. */
 static int engine_rings(feat_engine *e, ta_ring **r)
@@ -639,6 +653,7 @@ int feat_push(feat_engine *e, const feat_bar *b)
                 e->st.gaps++;
                 if (missing > e->o.max_gap) {
                     e->st.restarts++;
+                    segment_end(e);
                     engine_reset(e);
                 } else if (e->o.fill) {
                     feat_bar s = {0, e->prev.close, e->prev.close, e->prev.close, e->prev.close, NAN, 0};
@@ -663,6 +678,8 @@ int feat_push(feat_engine *e, const feat_bar *b)
 void feat_finish(feat_engine *e)
 {
     e->qlen = 0;
+    segment_end(e);
+    e->seg_rows0 = e->st.rows, e->seg_bars0 = e->st.bars; /* a second call counts nothing twice */
 }
 
 /* ---- reading candles ---- */

@@ -98,6 +98,10 @@ typedef struct feat_engine feat_engine;
 
 typedef struct {
     long bars, rows, gaps, restarts, bridged, filled;
+    /* segments (between restarts) that gave no row, being shorter than
+     * feat_min_bars(), and the input bars in them; counted at each restart
+     * and at feat_finish(), never per bar */
+    long short_segments, short_bars;
 } feat_stats;
 
 /* New engine; the callback receives each row (pointers valid during the call). */
@@ -113,6 +117,9 @@ feat_engine *feat_clone(const feat_engine *e, feat_emit_fn emit, void *ctx);
 /* End of input: rows still waiting for their label horizon are dropped. */
 void feat_finish(feat_engine *e);
 const feat_stats *feat_get_stats(const feat_engine *e);
+/* Bars a segment needs for its first row: the lookback and warm-up of the
+ * needed features, the row's own bar, and with labels the horizon after it. */
+long feat_min_bars(const feat_engine *e);
 int feat_nlabels(const feat_opts *o);
 /* Label column name i (into a static buffer for y_ret_<h>). */
 const char *feat_label_name(const feat_opts *o, int i);

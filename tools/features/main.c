@@ -40,7 +40,7 @@ static const struct cli_opt opts[] = {
     {"check-lookahead", O_CHECK, "FILE", "run the look-ahead check on FILE; prints a report, exits 1 on failure"},
     {"cuts", O_CUTS, "N", "even cut points of the check where the future is changed (default 200)"},
     {"config", O_CONFIG, "FILE", "configuration (default $KML_CONFIG or config/trading.json)"},
-    {"quiet", O_QUIET, NULL, "no note on stderr (the --fill summary)"},
+    {"quiet", O_QUIET, NULL, "no note on stderr (the --fill summary, candles skipped after gaps)"},
     {0}};
 
 static const char *synopsis =
@@ -201,6 +201,34 @@ static void push_or_die(feat_engine *e, const feat_bar *b, const char *file, lon
     ASSERT(rc == FEAT_OK); /* the reader already checked the order */
 }
 
+/* "the default features", "the selected features with labels", ... */
+static const char *which_features(const feat_opts *o, char *buf, size_t n)
+{
+    int def[F_COUNT], nd = feat_default_set(def);
+    const char *w = "the selected features";
+    if (nd == o->nsel && !memcmp(def, o->sel, (size_t)nd * sizeof *def)) w = "the default features";
+    else if (o->nsel == F_COUNT) w = "all the features";
+    snprintf(buf, n, "%s%s", w, o->labels ? " with labels" : "");
+    return buf;
+}
+
+/* No row at all: say why, and what to do, in one line (exit 65). */
+KML_NORETURN static void no_row(const char *file, const feat_opts *o, const feat_stats *st, long need)
+{
+    char what[64];
+    which_features(o, what, sizeof what);
+    if (st->bars < need) {
+        int64_t iv = o->interval > 0 ? o->interval : 3600;
+        long days = (long)((need * iv + 86399) / 86400) + 1;
+        die(EX_DATAERR, "%s: %ld candles, %s need at least %ld (warm-up); fetch more history: kml-fetch update --days %ld",
+            file, st->bars, what, need, days);
+    }
+    die(EX_DATAERR,
+        "%s: %ld candles, but %ld gaps of more than %ld missing bars (--max-gap) restart the warm-up and no stretch "
+        "between them reaches the %ld candles %s need; bridge gaps with --max-gap N or fill them with --fill",
+        file, st->bars, st->restarts, o->max_gap, need, what);
+}
+
 static void run_stream(const char *path, feat_opts *o, int quiet_stats)
 {
     csv_reader *r = csv_open(path);
@@ -236,6 +264,13 @@ static void run_stream(const char *path, feat_opts *o, int quiet_stats)
     writer_flush(&w);
     pending_out = NULL;
     const feat_stats *st = feat_get_stats(e);
+    if (st->rows == 0) no_row(file, o, st, feat_min_bars(e));
+    if (st->short_segments > 0 && !quiet_stats) {
+        char what[64];
+        warn("%s: %ld candles skipped: %ld stretches between gaps are shorter than the %ld candles %s need "
+             "(warm-up) and gave no row; --max-gap N bridges gaps, --fill fills them",
+             file, st->short_bars, st->short_segments, feat_min_bars(e), which_features(o, what, sizeof what));
+    }
     /* Filling invents bars: say so, once, on stderr. */
     if (o->fill && st->filled > 0 && !quiet_stats)
         warn("%s: filled %ld missing bars in %ld gaps with the last close and zero volume (--fill)", file,
