@@ -53,6 +53,7 @@ void config_defaults(kml_config *c)
     snprintf(c->mode, sizeof c->mode, "sandbox");
     snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
     c->initial_capital = 10000;
+    c->history_days = 125;
 }
 
 __attribute__((noreturn, format(printf, 3, 4))) static void bad(const char *name, const char *path,
@@ -145,7 +146,7 @@ static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const ch
 void config_apply_json(kml_config *c, const cJSON *root, const char *name)
 {
     static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "execution", "mode", "leverage_mode",
-                                      "initial_capital", NULL};
+                                      "initial_capital", "history_days", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
     static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit", "maintenance_margin",
                                         "max_position", "max_open_positions", NULL};
@@ -289,6 +290,11 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
         string(v, name, "$.leverage_mode", c->leverage_mode, sizeof c->leverage_mode, lmodes);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "initial_capital")))
         c->initial_capital = number(v, name, "$.initial_capital", 1, 1e12);
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "history_days"))) {
+        double d = number(v, name, "$.history_days", 1, 36500);
+        if (d != floor(d)) bad(name, "$.history_days", "expected a whole number of days");
+        c->history_days = (int)d;
+    }
     /* A liquidation must come after the stop at every allowed leverage: the
      * maintenance margin must stay below the initial margin 1/L. */
     for (int i = 0; i < c->n_assets; i++)
@@ -366,5 +372,6 @@ cJSON *config_to_json(const kml_config *c)
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
     cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);
+    json_add_num(o, "history_days", c->history_days);
     return o;
 }

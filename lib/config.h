@@ -58,6 +58,11 @@ typedef struct {
     char mode[16];                 /* "sandbox" or "live" */
     char leverage_mode[16];        /* "default" or "extreme" */
     double initial_capital;        /* sandbox account, USD */
+    /* Days of candles the pipeline keeps in historical_data/ (kml-fetch
+     * update --days): default 125 = 90 days of training rows plus the
+     * features' warm-up and label horizon (799 + 4 hourly bars, 33.5 days),
+     * rounded up. */
+    int history_days;
 } kml_config;
 
 void config_defaults(kml_config *c);

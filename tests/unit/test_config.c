@@ -125,6 +125,36 @@ static void test_errors_name_the_path(void)
     }
 }
 
+/* history_days: the days of candles pipelines/run.sh keeps (kml-fetch update --days) */
+static void test_history_days(void)
+{
+    kml_config c;
+    config_defaults(&c);
+    CHECK_EQ_INT(c.history_days, 125);
+    cJSON *j = cJSON_Parse("{\"history_days\": 30}");
+    config_apply_json(&c, j, "cfg.json");
+    cJSON_Delete(j);
+    CHECK_EQ_INT(c.history_days, 30);
+    j = config_to_json(&c);
+    kml_config d;
+    config_defaults(&d);
+    config_apply_json(&d, j, "round-trip");
+    cJSON_Delete(j);
+    CHECK_EQ_INT(d.history_days, 30);
+    static const struct { const char *json, *msg; } cases[] = {
+        {"{\"history_days\":2.5}", "kml-test: cfg.json: $.history_days: expected a whole number of days"},
+        {"{\"history_days\":0}", "kml-test: cfg.json: $.history_days: 0 is out of range [1, 36500]"},
+        {"{\"history_days\":\"90\"}", "kml-test: cfg.json: $.history_days: expected a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct t_out o;
+        t_capture(apply_text, (void *)cases[i].json, NULL, &o);
+        if (o.code != 78) t_fail(__FILE__, __LINE__, "case %zu: exit %d, expected 78", i, o.code);
+        if (!strstr(o.err, cases[i].msg))
+            t_fail(__FILE__, __LINE__, "case %zu: stderr \"%s\" lacks \"%s\"", i, o.err, cases[i].msg);
+    }
+}
+
 static void load_path(void *arg)
 {
     kml_config c;
@@ -217,6 +247,7 @@ int main(void)
     t_run("config: config_to_json reads back to the same configuration", test_json_round_trip);
     t_run("config: every bad value dies 78 in one line naming file and JSON path", test_errors_name_the_path);
     t_run("config: load from a path or $KML_CONFIG; malformed JSON 65, missing file 66", test_load);
+    t_run("config: history_days defaults to 125, is read, written back and checked", test_history_days);
     t_run("pair: display, Kraken altname and base from every spelling; bad text refused", test_pair_names);
     t_run("pair: legacy result keys match; data file names", test_pair_keys_and_files);
     t_run("pair: pair_parse_or_die is a usage error naming the option", test_pair_or_die);
