@@ -16,6 +16,10 @@
 #   MODELS    model directory (default models)
 #   SEED      seed of the simulator and of training (default 1)
 #   SIM_DAYS  days of synthetic market when it is used (default 365)
+#   HISTORY_DAYS days of Kraken candles to keep in the store (default: the
+#             configuration's history_days, 125): a new or shorter store is first
+#             filled back from Kraken's trades (kml-fetch update --days), which
+#             takes a while the first time (README.md, "First run")
 #   MAX_GAP   missing bars bridged before the indicators restart (default 3: Kraken
 #             writes no candle for an hour without trades; longer gaps restart)
 #   TRAIN_ARGS extra kml-train options (e.g. "--epochs 5 --window 32")
@@ -34,6 +38,8 @@ models=${MODELS:-models}
 seed=${SEED:-1}
 sim_days=${SIM_DAYS:-365}
 max_gap=${MAX_GAP:-3}
+# kml-config show prints the effective configuration ($KML_CONFIG or config/trading.json)
+history_days=${HISTORY_DAYS:-$(kml-config show | sed -n 's/.*"history_days":[[:space:]]*\([0-9]*\).*/\1/p')}
 case $source in auto|kraken|sim) ;; *) echo "pipeline: SOURCE must be auto, kraken or sim, not '$source'" >&2; exit 64 ;; esac
 
 say() { printf 'pipeline: %s\n' "$*" >&2; }
@@ -45,8 +51,9 @@ get_data() {
     if [ "$source" != sim ]; then
         mkdir -p "$data_dir"
         # Few retries: an offline machine should fall back in seconds, not minutes.
+        # A fill cut short by a failure resumes where it stopped at the next run.
         if KML_HTTP_RETRIES=${KML_HTTP_RETRIES:-1} KML_HTTP_BACKOFF=${KML_HTTP_BACKOFF:-0.5} \
-            kml-fetch update --pair "$pair" --interval "$interval" --dir "$data_dir" --quiet >&2; then
+            kml-fetch update --pair "$pair" --interval "$interval" --dir "$data_dir" --days "$history_days" >&2; then
             :
         elif [ -s "$file" ]; then
             say "$pair: could not update $file from Kraken; using the rows it already has"

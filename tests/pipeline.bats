@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # make pipeline (pipelines/run.sh): the stages composed per asset, offline.
 load helper
+bats_require_minimum_version 1.5.0
 
 setup() {
     d=$(mktemp -d)
@@ -9,7 +10,23 @@ setup() {
     export KRAKEN_API_URL=http://127.0.0.1:9 KML_HTTP_RETRIES=0 KML_HTTP_PACE=0
     export SIM_DAYS=40 ARCHS=linear TRAIN_ARGS="--epochs 3 --quiet"
 }
-teardown() { rm -rf "$d"; }
+teardown() {
+    [ -f "$d/srv.pid" ] && kill "$(cat "$d/srv.pid")" 2>/dev/null || true
+    rm -rf "$d"
+}
+
+# The loopback Kraken server (tests/kraken_server.py) with SOL/USD trades
+# generated over any span asked for; its clock at 2025-12-01T00:30:00Z.
+NOW=1764549000
+start_server() {
+    mkdir -p "$d/srv/data" "$d/srv/state"
+    /usr/bin/python3 "$KML_ROOT/tests/kraken_server.py" --dir "$d/srv/data" --state "$d/srv/state" \
+        --port-file "$d/srv/port" --time $NOW --generate SOLUSD --gen-rate 20 --gen-seed 4 3>&- &
+    echo $! >"$d/srv.pid"
+    for _ in $(seq 100); do [ -s "$d/srv/port" ] && break; sleep 0.1; done
+    [ -s "$d/srv/port" ]
+    export KRAKEN_API_URL="http://127.0.0.1:$(cat "$d/srv/port")" KML_HTTP_PACE=0.001
+}
 
 @test "pipeline: offline with no data, it says loudly that it uses the synthetic market, and runs every stage" {
     run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
@@ -21,7 +38,8 @@ teardown() { rm -rf "$d"; }
     [ "$(head -1 "$f/candles.csv")" = "time,open,high,low,close,vwap,volume,count" ]
     # 40 days of hourly bars, less the features' warm-up and the label horizon
     rows=$(($(wc -l < "$f/features.csv") - 1))
-    [ "$rows" -gt 400 ] && [ "$rows" -lt 960 ]
+    [ "$rows" -gt 100 ]
+    [ "$rows" -lt 960 ]
     head -1 "$f/features.csv" | grep -q ',y_class'
     head -1 "$f/labelled.csv" | grep -q ',regime,p_'
     [ "$(($(wc -l < "$f/labelled.csv") - 1))" -eq "$rows" ]
@@ -61,4 +79,53 @@ teardown() { rm -rf "$d"; }
     SOURCE=yes run --separate-stderr "$KML_ROOT/pipelines/run.sh" BTC/USD
     assert_failure 64
     [[ $stderr == *"SOURCE must be auto, kraken or sim"* ]]
+}
+
+@test "pipeline: Kraken reachable and an empty store: the store is filled back to history_days, then features, regimes and models" {
+    start_server
+    # the configuration's history_days, 45 here: enough for the 803-bar warm-up and a few hundred rows
+    printf '{"history_days": 45}\n' >"$d/trading.json"
+    KML_CONFIG="$d/trading.json" SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    echo "$stderr"
+    assert_success
+    [[ $stderr != *SYNTHETIC* ]]
+    [[ $stderr == *"fill $DATA_DIR/SOLUSD_60.csv: from 2025-10-17T00:00:00.000Z via Kraken's trades"* ]]
+    [[ $stderr == *"380 rows added via trades ("*" trades) and 700 via OHLC, 0 new gaps"*"1080 rows"* ]]
+    # 45 days of hours up to the one before the forming candle, none missing, none twice
+    store=$DATA_DIR/SOLUSD_60.csv
+    [ "$(($(wc -l <"$store") - 1))" -eq 1080 ]
+    [ "$(sed -n 2p "$store" | cut -d, -f1)" -eq $((NOW - 1800 - 45 * 86400)) ]
+    [ "$(tail -1 "$store" | cut -d, -f1)" -eq $((NOW - 1800 - 3600)) ]
+    run --separate-stderr kml-fetch gaps "$store"
+    assert_output "from,to,missing"
+    f=$OUT/SOLUSD
+    cmp "$store" "$f/candles.csv"
+    # the features start after the warm-up (the default set's lookback + warm-up) and end a label horizon early
+    need=$(kml-features --list | awk -F, 'NR > 1 && $4 == 1 && $2 + $3 > m { m = $2 + $3 } END { print m + 1 }')
+    rows=$(($(wc -l <"$f/features.csv") - 1))
+    [ "$rows" -eq $((1080 - need + 1 - 4)) ]
+    [ "$(($(wc -l <"$f/labelled.csv") - 1))" -eq "$rows" ]
+    jq -e '.states >= 2' "$f/regime.json"
+    grep -q '"real"' "$f/train-linear.json"
+    ls "$MODELS"/SOLUSD/*.safetensors
+    # a second run finds the store up to date and fetches no trade
+    cp "$store" "$d/before.csv"
+    : >"$d/srv/state/requests.log"
+    KML_CONFIG="$d/trading.json" SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    assert_success
+    [[ $stderr == *"up to date"* ]]
+    cmp "$d/before.csv" "$store"
+    [ "$(grep -c Trades "$d/srv/state/requests.log")" -eq 0 ]
+}
+
+@test "pipeline: the first networked run on OHLC's 720 candles alone stops at kml-features (65) saying what to fetch" {
+    start_server
+    # a store of the latest 719 hours (what kml-fetch update gave before --days): too short for the
+    # warm-up, and HISTORY_DAYS asks for no more
+    kml-fetch update --pair SOL/USD --dir "$DATA_DIR" --quiet 2>/dev/null
+    HISTORY_DAYS=20 SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    assert_failure 65
+    [[ $stderr == *"kml-features: $OUT/SOLUSD/candles.csv: 719 candles, the default features with labels need at least "*" (warm-up); fetch more history: kml-fetch update --days "* ]]
+    [ ! -e "$OUT/SOLUSD/features.csv" ]
+    [ ! -e "$OUT/SOLUSD/regime.json" ]
 }
