@@ -17,7 +17,14 @@ int kp_tier_parse(const char *name, kp_tier *t)
     if (!strcmp(name, "starter")) *t = (kp_tier){15, 0.33};
     else if (!strcmp(name, "intermediate")) *t = (kp_tier){20, 0.5};
     else if (!strcmp(name, "pro")) *t = (kp_tier){20, 1};
-    else return -1;
+    else {
+        char *end;
+        t->max = strtod(name, &end);
+        if (end == name || *end != '/' || !(t->max >= 1 && t->max <= 1e9)) return -1;
+        const char *d = end + 1;
+        t->decay = strtod(d, &end);
+        if (end == d || *end || !(t->decay > 0 && t->decay <= 1e9)) return -1;
+    }
     return 0;
 }
 
@@ -25,7 +32,7 @@ kraken_private *kp_open(const char *env_file, const char *nonce_dir, const char 
 {
     kraken_private *kp = xcalloc(1, sizeof *kp);
     if (kp_tier_parse(tier ? tier : "starter", &kp->tier) != 0)
-        die(EX_CONFIG, "unknown Kraken tier '%s' (starter, intermediate or pro)", tier);
+        die(EX_CONFIG, "unknown Kraken tier '%s' (starter, intermediate, pro, or MAX/DECAY)", tier);
     creds_load(&kp->creds, env_file);
     kp->nonces = nonce_open(nonce_dir, kp->creds.key);
     kp->http = kraken_open();

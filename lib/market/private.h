@@ -33,7 +33,8 @@
 typedef struct {
     double max, decay;
 } kp_tier;
-/* "starter", "intermediate", "pro"; -1 when unknown. */
+/* "starter", "intermediate", "pro", or "MAX/DECAY" (an account with other
+ * limits, or a test server); -1 when unknown. */
 int kp_tier_parse(const char *name, kp_tier *t);
 
 typedef struct {

@@ -88,6 +88,10 @@ static void counter_model_waits_for_decay(void)
     CHECK_NEAR(t.max, 15, 0);
     CHECK_NEAR(t.decay, 0.33, 0);
     CHECK(kp_tier_parse("whale", &t) == -1);
+    CHECK(kp_tier_parse("100/", &t) == -1);
+    CHECK(kp_tier_parse("100/0", &t) == -1);
+    CHECK(kp_tier_parse("100/2.5x", &t) == -1);
+    CHECK(kp_tier_parse("100/2.5", &t) == 0 && t.max == 100 && t.decay == 2.5);
     CHECK(kp_tier_parse("pro", &t) == 0);
     double after;
     CHECK_NEAR(kp_counter_wait(&t, 0, 0, 100, 1, &after), 0, 0);
