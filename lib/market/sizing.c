@@ -189,6 +189,8 @@ void size_compute(size_order *o, const size_settings *s, const kml_asset *a, con
             L = allowed[nallowed - 1];
         } else {
             double k = allowed_at_most(allowed, nallowed, L);
+            if (k == 0 && side < 0 && allowed[0] > range[1])
+                FLAT("flat: a short on Kraken needs %gx, above the %s range's %gx", allowed[0], rname, range[1]);
             if (k == 0) k = side > 0 ? 1 : allowed[0];
             if (k != L) say(o, "%gx, the nearest leverage Kraken offers", k);
             L = k;

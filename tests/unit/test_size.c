@@ -90,6 +90,13 @@ static void random_settings(rng_t *r, size_settings *s, kml_config *c, int ml, i
     c->sizing.kelly_fraction = unif(r, 0.05, 1);
     c->margin.margin_stop = unif(r, 0.1, 0.6);
     c->margin.margin_call = c->margin.margin_stop + unif(r, 0.05, 0.35);
+    /* ranges from 1x-1x (below what Kraken offers a short) to 5x-150x */
+    static const double los[] = {1, 2, 3, 5}, widths[] = {0, 2, 10, 40};
+    for (int i = 0; i < c->n_assets; i++) {
+        double *dl = c->assets[i].lev_default, *el = c->assets[i].lev_extreme;
+        dl[0] = los[(int)unif(r, 0, 4)], dl[1] = dl[0] + widths[(int)unif(r, 0, 4)];
+        el[0] = dl[1] + (rng_uniform(r) < 0.5 ? 0 : 5), el[1] = el[0] + widths[(int)unif(r, 0, 4)] * 2.5;
+    }
     size_settings_from_config(s, c, ml, extreme);
 }
 
