@@ -21,6 +21,7 @@ static const char *const usage_text =
     "  import   FILE...                              Kraken OHLCVT files -> candles CSV (merged)\n"
     "  pairs    [--pair P]                           Kraken's AssetPairs as JSON lines\n"
     "  update   --pair P --interval M [--dir D]      bring D/<ALTNAME>_<M>.csv up to date\n"
+    "           [--days N]                           ... keeping N days (filled back from trades)\n"
     "  gaps     [--interval M] FILE                  list the gaps of a candles file\n"
     "  sim      --pairs P,.. --days N --seed N       a synthetic market (never real prices)\n"
     "\n"
