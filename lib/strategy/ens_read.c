@@ -63,10 +63,12 @@ static void preds_read(preds *P, const char *const *files, int nfiles)
             double p[3], sum = 0;
             for (int j = 0; j < 3; j++) {
                 p[j] = csv_double(r, cp[j]);
-                if (!(p[j] >= 0 && p[j] <= 1)) csv_die(r, cp[j], "probability %.17g outside [0, 1]", p[j]);
+                char b[32];
+                if (!(p[j] >= 0 && p[j] <= 1)) csv_die(r, cp[j], "probability %s outside [0, 1]", fmt_double(b, p[j]));
                 sum += p[j];
             }
-            if (fabs(sum - 1) > 1e-6) csv_die(r, cp[2], "p_down + p_flat + p_up = %.17g, expected 1", sum);
+            char b[32];
+            if (fabs(sum - 1) > 1e-6) csv_die(r, cp[2], "p_down + p_flat + p_up = %s, expected 1", fmt_double(b, sum));
             if (a->n && t <= a->time[a->n - 1])
                 csv_die(r, ct, "time %lld is not after arch '%s''s previous %lld", (long long)t, a->arch,
                         (long long)a->time[a->n - 1]);
@@ -215,7 +217,8 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
         }
         int64_t t = csv_time_increasing(r, ctime, &prev);
         double c = csv_double(r, cclose);
-        if (!(c > 0)) csv_die(r, cclose, "price %.17g is not positive", c);
+        char b[32];
+        if (!(c > 0)) csv_die(r, cclose, "price %s is not positive", fmt_double(b, c));
         const char *rv = csv_field(r, rcol);
         if (!*rv) csv_die(r, rcol, "empty regime");
         int ri = -1;

@@ -111,7 +111,10 @@ void ens_show(FILE *out, const cJSON *doc, const char *name)
         for (int s = 0; s < S; s++) {
             const char *sn = strs_at(strats, s, "strategies", name);
             const cJSON *w = cJSON_GetObjectItemCaseSensitive(row, sn);
-            if (!cJSON_IsNumber(w)) bad(name, "key '%s.%s': expected a number", r < R ? "weights" : "global", sn);
+            if (!cJSON_IsNumber(w)) {
+                if (r < R) bad(name, "key 'weights.%s.%s': expected a number", rn, sn);
+                bad(name, "key 'global.%s': expected a number", sn);
+            }
             cell(out, w->valuedouble, srow ? cJSON_GetObjectItemCaseSensitive(srow, sn) : NULL, width);
         }
         const cJSON *es = cJSON_GetObjectItemCaseSensitive(doc, "ensemble_stats");
