@@ -50,6 +50,13 @@ void config_defaults(kml_config *c)
     c->execution.ordermin = 0.0001;
     c->execution.costmin = 0.5;
     c->execution.lot_decimals = 8;
+    snprintf(c->ensemble.objective, sizeof c->ensemble.objective, "sharpe");
+    c->ensemble.penalty = 0.1;
+    c->ensemble.min_samples = 500;
+    c->ensemble.adaptation_rate = 0.01;
+    c->ensemble.adaptation_gain = 0.25;
+    c->ensemble.adaptation_min = 0.5;
+    c->ensemble.adaptation_max = 2;
     snprintf(c->mode, sizeof c->mode, "sandbox");
     snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
     c->initial_capital = 10000;
@@ -146,7 +153,7 @@ static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const ch
 void config_apply_json(kml_config *c, const cJSON *root, const char *name)
 {
     static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "execution", "mode", "leverage_mode",
-                                      "initial_capital", "history_days", NULL};
+                                      "initial_capital", "history_days", "ensemble", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
     static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit", "maintenance_margin",
                                         "max_position", "max_open_positions", NULL};
@@ -284,6 +291,32 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
             c->execution.lot_decimals = (int)d;
         }
     }
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(root, "ensemble");
+    if (en) {
+        static const char *const ekeys[] = {"objective", "penalty", "min_samples", "adaptation_rate", "adaptation_gain",
+                                            "adaptation_min", "adaptation_max", NULL};
+        static const char *const objectives[] = {"sharpe", "sortino", "return", NULL};
+        object(en, name, "$.ensemble");
+        unknown(en, name, "$.ensemble", ekeys);
+        const cJSON *x;
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "objective")))
+            string(x, name, "$.ensemble.objective", c->ensemble.objective, sizeof c->ensemble.objective, objectives);
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "penalty")))
+            c->ensemble.penalty = number(x, name, "$.ensemble.penalty", 0, 1e6);
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "min_samples"))) {
+            double d = number(x, name, "$.ensemble.min_samples", 2, 1e9);
+            if (d != floor(d)) bad(name, "$.ensemble.min_samples", "expected an integer");
+            c->ensemble.min_samples = (int)d;
+        }
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_rate")))
+            c->ensemble.adaptation_rate = number(x, name, "$.ensemble.adaptation_rate", 1e-6, 1);
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_gain")))
+            c->ensemble.adaptation_gain = number(x, name, "$.ensemble.adaptation_gain", 0, 100);
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_min")))
+            c->ensemble.adaptation_min = number(x, name, "$.ensemble.adaptation_min", 0, 1);
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_max")))
+            c->ensemble.adaptation_max = number(x, name, "$.ensemble.adaptation_max", 1, 100);
+    }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) string(v, name, "$.mode", c->mode, sizeof c->mode, modes);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "leverage_mode")))
@@ -369,6 +402,14 @@ cJSON *config_to_json(const kml_config *c)
     json_add_num(ex, "ordermin", c->execution.ordermin);
     json_add_num(ex, "costmin", c->execution.costmin);
     json_add_num(ex, "lot_decimals", c->execution.lot_decimals);
+    cJSON *en = cJSON_AddObjectToObject(o, "ensemble");
+    cJSON_AddStringToObject(en, "objective", c->ensemble.objective);
+    json_add_num(en, "penalty", c->ensemble.penalty);
+    json_add_num(en, "min_samples", c->ensemble.min_samples);
+    json_add_num(en, "adaptation_rate", c->ensemble.adaptation_rate);
+    json_add_num(en, "adaptation_gain", c->ensemble.adaptation_gain);
+    json_add_num(en, "adaptation_min", c->ensemble.adaptation_min);
+    json_add_num(en, "adaptation_max", c->ensemble.adaptation_max);
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
     cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);

@@ -55,6 +55,15 @@ typedef struct {
         double costmin;            /* smallest value of an order, quote units, without --limits: 0.5 */
         int lot_decimals;          /* volume decimals, without --limits: 8 */
     } execution;
+    struct {                       /* kml-ensemble fit (docs/ensemble.md) */
+        char objective[16];        /* "sharpe", "sortino" or "return": sharpe */
+        double penalty;            /* pull toward equal weights: 0.1 */
+        int min_samples;           /* bars a regime needs for its own weights: 500 */
+        double adaptation_rate;    /* kml-predict's online adaptation, written to ensemble.json: 0.01 */
+        double adaptation_gain;    /* weight multiplier per unit of t-statistic: 0.25 */
+        double adaptation_min;     /* bounds of the multiplier: 0.5 */
+        double adaptation_max;     /* 2 */
+    } ensemble;
     char mode[16];                 /* "sandbox" or "live" */
     char leverage_mode[16];        /* "default" or "extreme" */
     double initial_capital;        /* sandbox account, USD */
