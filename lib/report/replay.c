@@ -131,9 +131,12 @@ void report_replay(report_result *res, const report_input *in)
             die(EX_DATAERR, "event at bar %lld: the candles must start at least one bar before the first event",
                 (long long)t1);
         s0 = k - 1;
-        if (in->ev[in->nev - 1].time > u[m - 1])
-            die(EX_DATAERR, "event at bar %lld is after the last candle (%lld)", (long long)in->ev[in->nev - 1].time,
-                (long long)u[m - 1]);
+        for (long j = 0; j < in->nev; j++) {
+            const rp_series *sr = &in->pair[in->ev[j].pair];
+            if (in->ev[j].time > sr->t[sr->n - 1])
+                die(EX_DATAERR, "event of %s at bar %lld is after the last candle of %s (%lld)", sr->name,
+                    (long long)in->ev[j].time, sr->name, (long long)sr->t[sr->n - 1]);
+        }
     }
     for (long d = 0; d < in->ndec; d++) {
         long k = 0;

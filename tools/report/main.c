@@ -347,6 +347,28 @@ int main(int argc, char **argv)
         in.alloc[p] = a ? a->allocation : 0;
     }
     if (in.npairs == 0) die(EX_DATAERR, "no event names a pair and no --candles given: nothing to report");
+    /* Pairs in name order, whatever order the options and events named them
+     * in: sums over pairs then run in one order, so the bytes do not depend
+     * on how the candles were given. */
+    int perm[RP_MAX_PAIRS], inv[RP_MAX_PAIRS];
+    for (int p = 0; p < in.npairs; p++) perm[p] = p;
+    for (int a = 1; a < in.npairs; a++)
+        for (int b2 = a; b2 > 0 && strcmp(in.pair[perm[b2 - 1]].name, in.pair[perm[b2]].name) > 0; b2--) {
+            int tmp = perm[b2];
+            perm[b2] = perm[b2 - 1];
+            perm[b2 - 1] = tmp;
+        }
+    rp_series sorted[RP_MAX_PAIRS];
+    double alloc[RP_MAX_PAIRS];
+    for (int p = 0; p < in.npairs; p++) {
+        sorted[p] = in.pair[perm[p]];
+        alloc[p] = in.alloc[perm[p]];
+        inv[perm[p]] = p;
+    }
+    memcpy(in.pair, sorted, sizeof(rp_series) * (size_t)in.npairs);
+    memcpy(in.alloc, alloc, sizeof(double) * (size_t)in.npairs);
+    for (long k = 0; k < in.nev; k++) in.ev[k].pair = inv[in.ev[k].pair];
+    for (long k = 0; k < in.ndec; k++) in.dec[k].pair = inv[in.dec[k].pair];
     in.capital = isfinite(capital) ? capital : cfg.initial_capital;
     in.bench_fee = cfg.taker_fee;
 
