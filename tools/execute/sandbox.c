@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -205,6 +206,19 @@ static void read_limits(const char *path, account *a)
     jsonl_close(r);
 }
 
+/* ---- crash points (tests) ---- */
+
+/* KML_EXECUTE_KILL_AT=N: the process kills itself (SIGKILL, as kill -9)
+ * just before its N-th durable step, counting each state commit and each
+ * event written. The tests use it to crash between a commit and its events,
+ * in the middle of a bar's events, and before a commit (docs/execution.md). */
+static long kill_at = -1, steps;
+
+static void step(void)
+{
+    if (kill_at > 0 && ++steps == kill_at) raise(SIGKILL);
+}
+
 /* ---- state ---- */
 
 typedef struct {
@@ -234,6 +248,7 @@ static long long file_size(const char *path)
 static void commit(const state_ctx *st, const account *a, const ev_buf *eb)
 {
     if (!st->path) return;
+    step();
     cJSON *o = account_to_json(a);
     cJSON *u = cJSON_AddArrayToObject(o, "unlogged");
     for (int i = 0; i < eb->n; i++) cJSON_AddItemToArray(u, cJSON_CreateString(eb->line[i]));
@@ -249,7 +264,10 @@ static void commit(const state_ctx *st, const account *a, const ev_buf *eb)
 
 static void emit_all(const state_ctx *st, const ev_buf *eb)
 {
-    for (int i = 0; i < eb->n; i++) event_emit(stdout, st->log, eb->line[i]);
+    for (int i = 0; i < eb->n; i++) {
+        step();
+        event_emit(stdout, st->log, eb->line[i]);
+    }
 }
 
 /* Events a crashed run committed but may not have written: those the log
@@ -280,7 +298,10 @@ static void recover(const state_ctx *st, const cJSON *root)
             found = m == k && !memcmp(p, v->valuestring, k);
             p = nl ? nl + 1 : p + m;
         }
-        if (!found) event_emit(stdout, st->log, v->valuestring);
+        if (!found) {
+            step();
+            event_emit(stdout, st->log, v->valuestring);
+        }
     }
     free(tail);
 }
@@ -342,6 +363,8 @@ int sandbox_main(int argc, char **argv)
         default: cli_usage_error("unexpected option");
         }
     }
+    const char *ka = getenv("KML_EXECUTE_KILL_AT");
+    if (ka && *ka) kill_at = atol(ka);
     if (no_state && reset_kill) cli_usage_error("--reset-kill needs a state (not --no-state)");
 
     kml_config cfg;
