@@ -191,6 +191,23 @@ windows_upto() { # FILE N outfile opts...
     assert_output "$(printf 'kml-ensemble\t%s\t3\t3' "$W/e.json")"
 }
 
+@test "settings come from the configuration's ensemble section and fees; options override them" {
+    printf '{"ensemble": {"objective": "return", "min_samples": 70, "penalty": 0.5, "adaptation_rate": 0.02, "adaptation_max": 3}, "fees": {"taker": 0.001}, "sizing": {"min_confidence": 0.3}}\n' >"$W/cfg.json"
+    kml-ensemble fit --quiet --config "$W/cfg.json" --strategies model:gru --predictions "$D/gru.csv" -o "$W/c.json" "$D/labelled.csv"
+    run jq -c '[.objective, .min_samples, .penalty, .fee, .adaptation.rate, .adaptation.max, .thresholds.min_confidence]' "$W/c.json"
+    assert_output '["return",70,0.5,0.001,0.02,3,0.3]'
+    run jq -c '.fallback' "$W/c.json"
+    assert_output '["C"]'
+    kml-ensemble fit --quiet --config "$W/cfg.json" --objective sortino --min-samples 50 --fee 0.002 --penalty 0 --strategies model:gru --predictions "$D/gru.csv" -o "$W/c.json" "$D/labelled.csv"
+    run jq -c '[.objective, .min_samples, .penalty, .fee, .fallback]' "$W/c.json"
+    assert_output '["sortino",50,0,0.002,[]]'
+    printf '{"ensemble": {"objective": "best"}}\n' >"$W/bad.json"
+    run kml-ensemble fit --config "$W/bad.json" --strategies model:gru --predictions "$D/gru.csv" -o "$W/c2.json" "$D/labelled.csv"
+    assert_failure 78
+    assert_output --partial '$.ensemble.objective'
+    [ ! -e "$W/c2.json" ]
+}
+
 # ---- malformed inputs: one located line, exit 65, the old file untouched ----
 
 expect_65() { # message-substring, then the command

@@ -28,7 +28,7 @@ static int cmd_fit(int argc, char **argv)
     static const struct cli_opt opts[] = {
         {"predictions", O_PRED, "FILE", "walk-forward predictions CSV (time,arch,p_down,p_flat,p_up); repeatable"},
         {"strategies", O_STRAT, "LIST", "comma list (default: every rule strategy, model:<arch> for each arch)"},
-        {"objective", O_OBJ, "sharpe|sortino|return", "what the weights maximise (default sharpe)"},
+        {"objective", O_OBJ, "sharpe|sortino|return", "what the weights maximise (default: config, sharpe)"},
         {"fee", O_FEE, "X", "taker fee charged on position changes (default: config taker_fee)"},
         {"min-samples", O_MINS, "N", "bars a regime needs for its own weights (default: config, 500)"},
         {"penalty", O_PEN, "X", "pull toward equal weights (default: config, 0.1)"},
@@ -92,9 +92,18 @@ static int cmd_fit(int argc, char **argv)
     kml_config cfg;
     config_load(&cfg, config_path);
     o.fee = isnan(fee) ? cfg.taker_fee : fee;
-    (void)obj_set;
-    (void)mins_set;
-    (void)pen_set;
+    /* The configuration's ensemble section, unless an option said otherwise. */
+    if (!obj_set)
+        o.objective = !strcmp(cfg.ensemble.objective, "sortino") ? ENS_SORTINO
+                      : !strcmp(cfg.ensemble.objective, "return") ? ENS_RETURN
+                                                                  : ENS_SHARPE;
+    if (!mins_set) o.min_samples = cfg.ensemble.min_samples;
+    if (!pen_set) o.penalty = cfg.ensemble.penalty;
+    o.min_confidence = cfg.sizing.min_confidence;
+    o.adapt_rate = cfg.ensemble.adaptation_rate;
+    o.adapt_gain = cfg.ensemble.adaptation_gain;
+    o.adapt_min = cfg.ensemble.adaptation_min;
+    o.adapt_max = cfg.ensemble.adaptation_max;
     log_quiet(quiet);
 
     double t0 = now_seconds();
