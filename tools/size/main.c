@@ -109,16 +109,8 @@ static void load_ensemble(const char *path, size_settings *s, windows *w)
     if (!cJSON_IsObject(root)) bad_file(path, "$: expected an object");
     const cJSON *th = cJSON_GetObjectItemCaseSensitive(root, "thresholds");
     if (th && !cJSON_IsObject(th)) bad_file(path, "$.thresholds: expected an object");
-    int got = 0;
-    if (th) {
-        got += threshold(path, th, "entry", "$.thresholds", &s->entry_threshold);
-        got += threshold(path, th, "min_confidence", "$.thresholds", &s->min_confidence);
-    }
-    if (got < 2)
-        warn("%s: no thresholds.%s: using the configuration's sizing.%s %g", path,
-             th && cJSON_GetObjectItemCaseSensitive(th, "entry") ? "min_confidence" : "entry",
-             th && cJSON_GetObjectItemCaseSensitive(th, "entry") ? "min_confidence" : "entry_threshold",
-             th && cJSON_GetObjectItemCaseSensitive(th, "entry") ? s->min_confidence : s->entry_threshold);
+    int have_entry = th && threshold(path, th, "entry", "$.thresholds", &s->entry_threshold);
+    int have_conf = th && threshold(path, th, "min_confidence", "$.thresholds", &s->min_confidence);
     const cJSON *ws = cJSON_GetObjectItemCaseSensitive(root, "windows");
     if (ws) {
         if (!cJSON_IsArray(ws)) bad_file(path, "$.windows: expected an array");
@@ -140,6 +132,11 @@ static void load_ensemble(const char *path, size_settings *s, windows *w)
         }
         w->n = k;
     }
+    if (!have_entry)
+        warn("%s: no thresholds.entry: using the configuration's sizing.entry_threshold %g", path, s->entry_threshold);
+    if (!have_conf)
+        warn("%s: no thresholds.min_confidence: using the configuration's sizing.min_confidence %g", path,
+             s->min_confidence);
     cJSON_Delete(root);
 }
 
