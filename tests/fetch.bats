@@ -550,6 +550,20 @@ bg_update() { kml-fetch update --pair ADA/USD --quiet "$@" 2>/dev/null 3>&- & pi
     [ ! -e "$W/h/ADAUSD_60.csv.backfill" ]
 }
 
+@test "update --days: a store that ends before the days asked for is continued from N days back, the span between left a gap" {
+    mkdir -p "$W/h"
+    old=$((T0 + 3600 - 200 * 86400))
+    printf 'time,open,high,low,close,vwap,volume,count\n%s,1,1,1,1,1,1,1\n' $old >"$W/h/ADAUSD_60.csv"
+    run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h" --quiet
+    assert_success
+    [[ "$stderr" == *"the store ends at 2018-12-13T01:00:00.000Z, before the 40 days asked for: filling from 2019-05-22T01:00:00.000Z and leaving the span between as a gap"* ]]
+    [[ "$stderr" == *"1 new gaps ($((160 * 24 - 1)) missing candles)"*"961 rows"* ]]
+    kml-fetch update --pair ADA/USD --days 40 --dir "$W/ref" --quiet 2>/dev/null
+    cmp <(tail -n +3 "$W/h/ADAUSD_60.csv") <(tail -n +2 "$W/ref/ADAUSD_60.csv")
+    # no trade before the 40 days was asked for
+    [ "$(grep -c "Trades?pair=ADAUSD&since=$((old + 3600 - 1))" "$SRV/state/requests.log")" -eq 0 ]
+}
+
 @test "update --days: rate limits are waited out; progress lines without a terminal, none with --quiet" {
     fault "Trades ratelimit 2 3"
     run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"

@@ -354,6 +354,13 @@ int cmd_update(int argc, char **argv)
 
     /* forward: after the last stored candle up to the forming one */
     int64_t start = rows > 0 ? last + u.step : want;
+    if (days && start < want) { /* years of trades nobody asked for: leave them out */
+        char a[32], b[32];
+        warn("update %s: the store ends at %s, before the %ld days asked for: filling from %s and leaving the span "
+             "between as a gap (--since fills it)",
+             path, iso8601(a, (double)last), days, iso8601(b, (double)want));
+        start = want;
+    }
     if (start < 0 && !strcmp(via, "trades")) cli_usage_error("--via trades needs --since or --days for a new file");
     if (start >= current && !back) {
         warn("update %s: up to date (%ld rows, last %" PRId64 ")", path, rows, last);
