@@ -56,11 +56,13 @@ EOF
     assert_equal "$stderr" "kml-execute: --candles: expected PAIR=FILE, got 'SOLUSD' (try 'kml-execute --help')"
 }
 
-@test "execute: --live is refused while live mode is not built (64)" {
-    [ ! -f "$KML_ROOT/tools/execute/live.c" ] || skip "live mode is built"
-    run --separate-stderr kml-execute --live "$ORDERS"
+@test "execute: --live goes to live mode, never together with --sandbox (64)" {
+    run kml-execute --live --help
+    assert_success
+    assert_line --index 0 --partial "usage: kml-execute --live"
+    run --separate-stderr kml-execute --sandbox --live "$ORDERS"
     assert_failure 64
-    assert_equal "$stderr" "kml-execute: live mode is not built yet (use --sandbox) (try 'kml-execute --help')"
+    assert_equal "$stderr" "kml-execute: --live and --sandbox exclude each other (try 'kml-execute --help')"
 }
 
 @test "execute: events go to stdout and the log, one line each, with DESIGN.md's fields" {
