@@ -30,7 +30,6 @@ void config_defaults(kml_config *c)
     c->risk.risk_per_trade = 0.01;
     c->risk.max_drawdown = 0.25;
     c->risk.daily_loss_limit = 0.05;
-    c->risk.maintenance_margin = 0.004;
     c->risk.max_position = 1.0;
     c->risk.max_open_positions = 3;
     c->margin.margin_call = 0.8;
@@ -155,7 +154,7 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
     static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "execution", "mode", "leverage_mode",
                                       "initial_capital", "history_days", "ensemble", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
-    static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit", "maintenance_margin",
+    static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit",
                                         "max_position", "max_open_positions", NULL};
     static const char *const modes[] = {"sandbox", "live", NULL};
     static const char *const lmodes[] = {"default", "extreme", NULL};
@@ -206,6 +205,10 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
     const cJSON *risk = cJSON_GetObjectItemCaseSensitive(root, "risk");
     if (risk) {
         object(risk, name, "$.risk");
+        /* The liquidation follows the margin model's levels (docs/margin.md). */
+        if (cJSON_GetObjectItemCaseSensitive(risk, "maintenance_margin"))
+            bad(name, "$.risk.maintenance_margin",
+                "no longer used: liquidation follows Kraken's margin levels, $.margin.margin_stop (docs/margin.md)");
         unknown(risk, name, "$.risk", rkeys);
         const cJSON *v;
         if ((v = cJSON_GetObjectItemCaseSensitive(risk, "risk_per_trade")))
@@ -214,8 +217,6 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
             c->risk.max_drawdown = number(v, name, "$.risk.max_drawdown", 0, 1);
         if ((v = cJSON_GetObjectItemCaseSensitive(risk, "daily_loss_limit")))
             c->risk.daily_loss_limit = number(v, name, "$.risk.daily_loss_limit", 0, 1);
-        if ((v = cJSON_GetObjectItemCaseSensitive(risk, "maintenance_margin")))
-            c->risk.maintenance_margin = number(v, name, "$.risk.maintenance_margin", 0, 0.5);
         if ((v = cJSON_GetObjectItemCaseSensitive(risk, "max_position")))
             c->risk.max_position = number(v, name, "$.risk.max_position", 0, 10);
         if ((v = cJSON_GetObjectItemCaseSensitive(risk, "max_open_positions"))) {
@@ -328,14 +329,6 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
         if (d != floor(d)) bad(name, "$.history_days", "expected a whole number of days");
         c->history_days = (int)d;
     }
-    /* A liquidation must come after the stop at every allowed leverage: the
-     * maintenance margin must stay below the initial margin 1/L. */
-    for (int i = 0; i < c->n_assets; i++)
-        if (c->risk.maintenance_margin >= 1.0 / c->assets[i].lev_extreme[1]) {
-            snprintf(p, sizeof p, "$.assets.%s.leverage.extreme[1]", c->assets[i].pair);
-            bad(name, p, "at %gx the initial margin %g is not above the maintenance margin %g",
-                c->assets[i].lev_extreme[1], 1.0 / c->assets[i].lev_extreme[1], c->risk.maintenance_margin);
-        }
 }
 
 void config_load(kml_config *c, const char *path)
@@ -379,7 +372,6 @@ cJSON *config_to_json(const kml_config *c)
     cJSON_AddNumberToObject(r, "risk_per_trade", c->risk.risk_per_trade);
     cJSON_AddNumberToObject(r, "max_drawdown", c->risk.max_drawdown);
     cJSON_AddNumberToObject(r, "daily_loss_limit", c->risk.daily_loss_limit);
-    cJSON_AddNumberToObject(r, "maintenance_margin", c->risk.maintenance_margin);
     cJSON_AddNumberToObject(r, "max_position", c->risk.max_position);
     cJSON_AddNumberToObject(r, "max_open_positions", c->risk.max_open_positions);
     cJSON *m = cJSON_AddObjectToObject(o, "margin");

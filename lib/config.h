@@ -28,7 +28,6 @@ typedef struct {
         double risk_per_trade;     /* fraction of equity at risk to the stop */
         double max_drawdown;       /* stop trading beyond this drawdown */
         double daily_loss_limit;   /* fraction of equity lost in a UTC day */
-        double maintenance_margin; /* fraction of notional; liquidation threshold */
         double max_position;       /* max notional / allocated equity before leverage */
         int max_open_positions;
     } risk;

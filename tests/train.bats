@@ -246,7 +246,9 @@ PY
     [ "$(j .labels.column)" = y_tb_lev125 ]
     [ "$(j .labels.leverage)" = 125 ]
     [ "$(j .labels.extreme_leverage)" = true ]
-    awk -v m="$(j .labels.liquidation_move)" 'BEGIN { exit !(m > 0.0039 && m < 0.0041) }'
+    # the margin model's liquidation move at 125x: (1 - margin_stop 0.4) / 125 (docs/margin.md)
+    awk -v m="$(j .labels.liquidation_move)" 'BEGIN { exit !(m > 0.00479 && m < 0.00481) }'
+    [ "$(j .labels.margin_stop)" = 0.4 ]
     /usr/bin/python3 - m/linear.safetensors <<'PY'
 import json, struct, sys
 b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]
@@ -472,8 +474,8 @@ PY
     assert_success
     [ "$(j .labels.column)" = y_tb_lev125 ]
     [ "$(j .labels.kind)" = triple_barrier ]
-    # the liquidation move of 125x with a 0.4 % maintenance margin: 1/125 - 0.004
-    awk -v m="$(j .labels.liquidation_move)" 'BEGIN { exit !(m > 0.00399 && m < 0.00401) }'
+    # the liquidation move of 125x under Kraken's margin_stop of 40 %: 0.6 / 125
+    awk -v m="$(j .labels.liquidation_move)" 'BEGIN { exit !(m > 0.00479 && m < 0.00481) }'
     # the prior is the triple-barrier classes' frequencies, not y_class's
     col=$(head -1 "$D/sim.csv" | tr , '\n' | grep -nx y_tb_lev125 | cut -d: -f1)
     first=$(j .train_window.train.first); last=$(j .train_window.train.last)

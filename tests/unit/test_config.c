@@ -30,7 +30,7 @@ static void test_defaults(void)
         CHECK(a->lev_default[0] <= a->lev_default[1]);
         CHECK(a->lev_default[1] <= a->lev_extreme[0]); /* default range sits below the extreme one */
         /* the liquidation move at the top leverage stays positive: a stop can sit before it */
-        CHECK(1.0 / a->lev_extreme[1] > c.risk.maintenance_margin);
+        CHECK((1 - c.margin.margin_stop) / a->lev_extreme[1] > 0);
         total += a->allocation;
     }
     CHECK_NEAR(total, 1.0, 1e-12);
@@ -110,9 +110,13 @@ static void test_errors_name_the_path(void)
          "kml-test: cfg.json: $.assets: allocations add up to 1.4, more than 1"},
         {"{\"assets\":{}}", "kml-test: cfg.json: $.assets: no assets"},
         {"{\"risk\":{\"max_open_positions\":2.5}}", "kml-test: cfg.json: $.risk.max_open_positions: expected an integer"},
-        /* 1/125 = 0.008: a maintenance margin of 1 % would put liquidation before any stop */
-        {"{\"risk\":{\"maintenance_margin\":0.01}}",
-         "kml-test: cfg.json: $.assets.SOL/USD.leverage.extreme[1]: at 125x the initial margin 0.008 is not above the maintenance margin 0.01"},
+        /* the liquidation follows the margin model's levels now */
+        {"{\"risk\":{\"maintenance_margin\":0.004}}",
+         "kml-test: cfg.json: $.risk.maintenance_margin: no longer used: liquidation follows Kraken's margin levels, $.margin.margin_stop"},
+        {"{\"margin\":{\"margin_stop\":0.8}}", "kml-test: cfg.json: $.margin.margin_stop: 0.8 is not below margin_call 0.8"},
+        {"{\"margin\":{\"rollover\":0.8}}", "kml-test: cfg.json: $.margin: unknown key \"rollover\""},
+        {"{\"sizing\":{\"stop_vol\":0}}", "kml-test: cfg.json: $.sizing.stop_vol: 0 is out of range [0.01, 100]"},
+        {"{\"sizing\":{\"track_window\":0.5}}", "kml-test: cfg.json: $.sizing.track_window: 0.5 is out of range [1, 100000]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct t_out o;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "jsonl.h"
 #include "log.h"
+#include "market/margin.h"
 #include "pair.h"
 #include "train.h"
 #include "util.h"
@@ -188,16 +189,18 @@ int main(int argc, char **argv) {
             die(EX_CONFIG, "--extreme-leverage: %s has no leverage range in the configuration; give --leverage L",
                 pair.display);
         double L = leverage > 0 ? leverage : as->lev_extreme[1];
-        double mm = cfg.risk.maintenance_margin, move = 1 / L - mm;
-        if (move <= 0) die(EX_CONFIG, "--extreme-leverage: at %gx the maintenance margin %g leaves no room", L, mm);
+        /* the same liquidation move as kml-features' y_tb_lev<L> labels: the margin model's */
+        margin_params mp;
+        margin_params_from_config(&mp, &cfg);
+        double move = margin_liquidation_move(&mp, L);
         static char col[64];
         snprintf(col, sizeof col, "y_tb_lev%g", L);
         if (!o.load.label) o.load.label = col;
         snprintf(note, sizeof note,
                  "{\"kind\":\"triple_barrier\",\"extreme_leverage\":true,\"pair\":\"%s\",\"leverage\":%.17g,"
-                 "\"maintenance_margin\":%.17g,\"liquidation_move\":%.17g,\"meaning\":\"0 liquidation barrier first, "
+                 "\"margin_stop\":%.17g,\"liquidation_move\":%.17g,\"meaning\":\"0 liquidation barrier first, "
                  "1 horizon, 2 target first\"}",
-                 pair.display, L, mm, move);
+                 pair.display, L, mp.margin_stop, move);
         o.labels_note = note;
         /* Say how to make the labels before reading the whole input. */
         if (strcmp(o.input, "-")) {
