@@ -140,8 +140,9 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
         sel = xmalloc((size_t)(S + 1) * sizeof *sel);
         for (int i = 0; i < strategy_ndefs; i++) sel[i] = (char *)strategy_defs[i].name;
         for (int i = 0; i < P.narch; i++) {
-            char *nm = xmalloc(STRATEGY_NAME_MAX);
-            snprintf(nm, STRATEGY_NAME_MAX, "model:%s", P.a[i].arch);
+            size_t len = strlen(P.a[i].arch) + 7; /* arch_get keeps it below STRATEGY_NAME_MAX */
+            char *nm = xmalloc(len);
+            snprintf(nm, len, "model:%s", P.a[i].arch);
             sel[strategy_ndefs + i] = nm;
         }
     }
