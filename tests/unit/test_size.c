@@ -158,6 +158,13 @@ static void hand_worked(void)
     CHECK_NEAR(o.stop, 97, 1e-12);
     CHECK_NEAR(o.liquidation, 80, 1e-12);
     CHECK_NEAR(o.take_profit, 106.75, 1e-12);
+    /* extreme: 20x would liquidate 3 % away, at the stop; lowered to
+     * 0.75 * 0.6 / 0.03 = 15x, liquidation 96 */
+    size_settings_from_config(&s, &c, 0, 1);
+    size_compute(&o, &s, config_asset(&c, "SOL/USD"), NULL, NULL, &d);
+    CHECK_NEAR(o.leverage, 15, 1e-9);
+    CHECK_NEAR(o.liquidation, 96, 1e-9);
+    CHECK(strstr(o.reason, "leverage lowered from 20 to 15") != NULL);
     /* the same decision as a short on BTC/USD, extreme range 12-85x: at its
      * bottom, 12x, the liquidation is 0.6 / 12 = 5 % away and the 3 % stop is
      * 60 % of the way there, within the 75 % allowed: no lowering */
