@@ -107,6 +107,45 @@ static void a_long_gap_restarts_as_a_fresh_start(void)
     CHECK_EQ_INT(st.restarts, 1);
 }
 
+/* Segments between restarts too short for a row are counted at the restart
+ * and at the end (kml-features says so once); feat_min_bars is the bars a
+ * segment needs for its first row, labels' horizon included. */
+static void short_segments_are_counted(void)
+{
+    static feat_bar b[3000];
+    walk(b, 3000, 1700000000, 5);
+    feat_opts o;
+    feat_opts_default(&o);
+    choose(&o, SEL);
+    o.interval = 3600;
+    int first = feat_first_row(o.sel, o.nsel);
+    /* segments of 900, 300, first (one short of a row), first + 1 (one row) and the rest */
+    long cut[4] = {900, 1200, 1200 + first, 1200 + 2 * first + 1};
+    for (int k = 0; k < 4; k++)
+        for (long i = cut[k]; i < 3000; i++) b[i].time += 5 * 3600;
+    static rows r;
+    feat_stats st = run(b, 3000, &o, &r);
+    CHECK_EQ_INT(st.restarts, 4);
+    CHECK_EQ_INT(st.short_segments, 2);
+    CHECK_EQ_INT(st.short_bars, 300 + first);
+    long last = 3000 - cut[3];
+    CHECK(last > first + 7);
+    CHECK_EQ_INT(st.rows, (900 - first) + 1 + (last - first));
+    feat_engine *e = feat_new(&o, collect, &r);
+    CHECK_EQ_INT(feat_min_bars(e), first + 1);
+    feat_free(e);
+    o.labels = 1;
+    o.horizon = 7;
+    e = feat_new(&o, collect, &r);
+    CHECK_EQ_INT(feat_min_bars(e), first + 1 + 7);
+    feat_free(e);
+    /* with labels, the segment of first + 1 bars gives no row any more */
+    memset(&r, 0, sizeof r);
+    st = run(b, 3000, &o, &r);
+    CHECK_EQ_INT(st.short_segments, 3);
+    CHECK_EQ_INT(st.short_bars, 300 + first + first + 1);
+}
+
 /* Windowed features (no warm-up) are started only lw bars before a
  * segment's first row, where lw is the longest windowed lookback: alone
  * (first row = their own lookback) they run from the segment's first bar,
@@ -521,6 +560,7 @@ static void park_4_starts_at_bar_3_of_each_segment(void)
 int main(void)
 {
     t_run("a gap longer than --max-gap restarts exactly like a fresh start", a_long_gap_restarts_as_a_fresh_start);
+    t_run("segments too short for a row are counted at restarts and at the end", short_segments_are_counted);
     t_run("park_4: first row at bar 3 of each segment, the formula over the last 4 bars", park_4_starts_at_bar_3_of_each_segment);
     t_run("windowed features started just before the first row give the same values", windowed_features_started_late_give_the_same_values);
     t_run("a gap up to --max-gap is bridged, or filled with explicit flat bars", a_short_gap_is_bridged_or_filled);
