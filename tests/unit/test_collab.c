@@ -93,18 +93,18 @@ static void test_adaptation(void)
     double mr = 0, vr = 0, mw = 0, vw = 0, prev_r = 1, prev_w = 1;
     rng_t r;
     rng_seed(&r, 3);
-    int rising = 0, falling = 0;
+    double f20[2] = {1, 1};
     for (int t = 0; t < 400; t++) { /* one strategy earns 1e-3 a bar, the other loses it, both with noise */
         double noise = 1e-3 * rng_normal(&r);
         collab_adapt_update(&a, &mr, &vr, 1e-3 + noise);
         collab_adapt_update(&a, &mw, &vw, -1e-3 + noise);
         double fr = collab_adapt_factor(&a, mr, vr), fw = collab_adapt_factor(&a, mw, vw);
         CHECK(fr >= a.min && fr <= a.max && fw >= a.min && fw <= a.max);
-        rising += fr > prev_r, falling += fw < prev_w;
+        if (t == 4) f20[0] = fr, f20[1] = fw;
         prev_r = fr, prev_w = fw;
     }
     CHECK(prev_r == a.max && prev_w == a.min); /* held at the bounds: one streak cannot take over */
-    CHECK(rising > 10 && falling > 10);
+    CHECK(f20[0] > 1 && f20[0] < a.max && f20[1] < 1 && f20[1] > a.min); /* on its way after 5 bars */
     /* the factor does not depend on the returns' scale (a t-statistic) */
     double m1 = 0, v1 = 0, m2 = 0, v2 = 0;
     collab_adapt update_small = {.rate = 0.1, .gain = 0.01, .min = 0.01, .max = 100};
