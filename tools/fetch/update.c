@@ -171,7 +171,7 @@ static void on_page(void *vctx, long pages, long trades, double last_time)
         double el = now_seconds() - u->span_t0;
         fmt_left(left, sizeof left, frac > 0 ? el * (1 - frac) / frac : -1);
         if (u->tty) {
-            snprintf(note, sizeof note, "reached %s, %ld pages, %ld trades,", day, u->pages, u->trades);
+            snprintf(note, sizeof note, "days, reached %s, %ld pages, %ld trades,", day, u->pages, u->trades);
             progress_update(&u->pr, (long)((t - (double)u->from) / 86400), note);
         } else {
             warn("%s %s: %d%%: reached %s, %ld pages, %ld trades, about %s left", u->what, u->path,
@@ -192,7 +192,7 @@ static void fill_trades(filler *u, kraken_client *kc, const kml_pair *p, int min
     u->span_pages0 = u->pages;
     u->span_trades0 = u->trades;
     u->span_t0 = now_seconds();
-    /* the bar counts days: "backfill [###---] 40% 50/125 reached 2026-09-01, ..." */
+    /* the bar counts days: "backfill [###---] 40% 50/125 days, reached 2026-09-01, ..." */
     progress_init(&u->pr, u->what, (long)((to - from + 86399) / 86400), u->quiet);
     candle_agg_init(&u->agg, minutes);
     trades_fetch(kc, p, from, to, put_trade, on_page, u);
