@@ -591,11 +591,15 @@ static void test_state_round_trip(void)
     account_bar(&a, 0, &x);
     acct_order p = order(T0 + H, -0.7, 3, 1500, NAN, 1400);
     account_submit(&a, 1, &p);
-    char *s1 = json_print(account_to_json(&a), 0);
+    cJSON *j1 = account_to_json(&a);
+    char *s1 = json_print(j1, 0);
+    cJSON_Delete(j1);
     account_init(&b, &c, NULL, NULL);
     cJSON *j = cJSON_Parse(s1);
     account_from_json(&b, j, "state");
-    char *s2 = json_print(account_to_json(&b), 0);
+    cJSON *j2 = account_to_json(&b);
+    char *s2 = json_print(j2, 0);
+    cJSON_Delete(j2);
     CHECK_EQ_STR(s2, s1);
     CHECK(b.p[1].pending.active);
     CHECK(isnan(b.p[1].pending.stop));

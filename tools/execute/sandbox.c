@@ -85,13 +85,13 @@ static double opt_price(const jsonl_reader *r, const cJSON *obj, const char *key
 }
 
 /* Read and check one orders stream, appending to *recs. */
-static void read_orders(const char *path, int stream, const account *a, order_rec **recs, long *n, long *cap)
+static char *read_orders(const char *path, int stream, const account *a, order_rec **recs, long *n, long *cap)
 {
     jsonl_reader *r = jsonl_open(path);
     int64_t prev[KML_MAX_ASSETS];
     long prev_line[KML_MAX_ASSETS];
     for (int i = 0; i < KML_MAX_ASSETS; i++) prev[i] = INT64_MIN;
-    const char *file = xstrdup(jsonl_path(r));
+    char *file = xstrdup(jsonl_path(r)); /* the records point at it; the caller frees it */
     cJSON *o;
     while ((o = jsonl_next(r))) {
         if (!cJSON_IsObject(o)) jsonl_die(r, "expected a JSON object");
@@ -137,6 +137,7 @@ static void read_orders(const char *path, int stream, const account *a, order_re
         cJSON_Delete(o);
     }
     jsonl_close(r);
+    return file;
 }
 
 /* ---- candles ---- */
@@ -388,8 +389,10 @@ int sandbox_main(int argc, char **argv)
     order_rec *recs = NULL;
     long nrec = 0, cap = 0;
     int nstreams = optind < argc ? argc - optind : 1;
-    for (int s = 0; s < nstreams; s++) read_orders(optind < argc ? argv[optind + s] : "-", s, &a, &recs, &nrec, &cap);
-    qsort(recs, (size_t)nrec, sizeof *recs, cmp_order);
+    char **names = xcalloc((size_t)nstreams, sizeof *names);
+    for (int s = 0; s < nstreams; s++)
+        names[s] = read_orders(optind < argc ? argv[optind + s] : "-", s, &a, &recs, &nrec, &cap);
+    if (nrec) qsort(recs, (size_t)nrec, sizeof *recs, cmp_order);
     for (long i = 1; i < nrec; i++)
         if (recs[i].pair == recs[i - 1].pair && recs[i].o.time == recs[i - 1].o.time) {
             fflush(stdout);
@@ -509,6 +512,8 @@ int sandbox_main(int argc, char **argv)
     for (int i = 0; i < n_candles; i++) free(candle_pair[i]);
     free(eb.line);
     free(recs);
+    for (int s = 0; s < nstreams; s++) free(names[s]);
+    free(names);
     free(st.path);
     return 0;
 }
