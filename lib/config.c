@@ -52,6 +52,7 @@ void config_defaults(kml_config *c)
     snprintf(c->ensemble.objective, sizeof c->ensemble.objective, "sharpe");
     c->ensemble.penalty = 0.1;
     c->ensemble.min_samples = 500;
+    c->ensemble.min_confidence = 0;
     c->ensemble.adaptation_rate = 0.01;
     c->ensemble.adaptation_gain = 0.25;
     c->ensemble.adaptation_min = 0.5;
@@ -294,8 +295,8 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
     }
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(root, "ensemble");
     if (en) {
-        static const char *const ekeys[] = {"objective", "penalty", "min_samples", "adaptation_rate", "adaptation_gain",
-                                            "adaptation_min", "adaptation_max", NULL};
+        static const char *const ekeys[] = {"objective", "penalty", "min_samples", "min_confidence", "adaptation_rate",
+                                            "adaptation_gain", "adaptation_min", "adaptation_max", NULL};
         static const char *const objectives[] = {"sharpe", "sortino", "return", NULL};
         object(en, name, "$.ensemble");
         unknown(en, name, "$.ensemble", ekeys);
@@ -309,6 +310,8 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
             if (d != floor(d)) bad(name, "$.ensemble.min_samples", "expected an integer");
             c->ensemble.min_samples = (int)d;
         }
+        if ((x = cJSON_GetObjectItemCaseSensitive(en, "min_confidence")))
+            c->ensemble.min_confidence = number(x, name, "$.ensemble.min_confidence", 0, 1);
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_rate")))
             c->ensemble.adaptation_rate = number(x, name, "$.ensemble.adaptation_rate", 1e-6, 1);
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_gain")))
@@ -398,6 +401,7 @@ cJSON *config_to_json(const kml_config *c)
     cJSON_AddStringToObject(en, "objective", c->ensemble.objective);
     json_add_num(en, "penalty", c->ensemble.penalty);
     json_add_num(en, "min_samples", c->ensemble.min_samples);
+    json_add_num(en, "min_confidence", c->ensemble.min_confidence);
     json_add_num(en, "adaptation_rate", c->ensemble.adaptation_rate);
     json_add_num(en, "adaptation_gain", c->ensemble.adaptation_gain);
     json_add_num(en, "adaptation_min", c->ensemble.adaptation_min);
