@@ -192,7 +192,7 @@ windows_upto() { # FILE N outfile opts...
 }
 
 @test "settings come from the configuration's ensemble section and fees; options override them" {
-    printf '{"ensemble": {"objective": "return", "min_samples": 70, "penalty": 0.5, "adaptation_rate": 0.02, "adaptation_max": 3}, "fees": {"taker": 0.001}, "sizing": {"min_confidence": 0.3}}\n' >"$W/cfg.json"
+    printf '{"ensemble": {"objective": "return", "min_samples": 70, "penalty": 0.5, "min_confidence": 0.3, "adaptation_rate": 0.02, "adaptation_max": 3}, "fees": {"taker": 0.001}, "sizing": {"min_confidence": 0.7}}\n' >"$W/cfg.json"
     kml-ensemble fit --quiet --config "$W/cfg.json" --strategies model:gru --predictions "$D/gru.csv" -o "$W/c.json" "$D/labelled.csv"
     run jq -c '[.objective, .min_samples, .penalty, .fee, .adaptation.rate, .adaptation.max, .thresholds.min_confidence]' "$W/c.json"
     assert_output '["return",70,0.5,0.001,0.02,3,0.3]'

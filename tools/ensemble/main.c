@@ -99,7 +99,7 @@ static int cmd_fit(int argc, char **argv)
                                                                   : ENS_SHARPE;
     if (!mins_set) o.min_samples = cfg.ensemble.min_samples;
     if (!pen_set) o.penalty = cfg.ensemble.penalty;
-    o.min_confidence = cfg.sizing.min_confidence;
+    o.min_confidence = cfg.ensemble.min_confidence;
     o.adapt_rate = cfg.ensemble.adaptation_rate;
     o.adapt_gain = cfg.ensemble.adaptation_gain;
     o.adapt_min = cfg.ensemble.adaptation_min;
