@@ -244,23 +244,38 @@ static void lock_store(const char *path)
     free(c2);
 }
 
+static char *backfill_path(const char *path)
+{
+    size_t n = strlen(path) + 16;
+    char *b = xmalloc(n);
+    snprintf(b, n, "%s.backfill", path);
+    return b;
+}
+
+/* A side file whose candles do not all precede the store's first is left over
+ * from a merge that a kill cut before the side file was removed: remove it. */
+static void drop_stale_backfill(const char *path, int minutes, int64_t first)
+{
+    char *bpath = backfill_path(path);
+    if (access(bpath, F_OK) == 0) {
+        long brows = 0;
+        int64_t blast = INT64_MIN;
+        candles_gaps(bpath, minutes, NULL, NULL, &brows, &blast);
+        if (brows && blast >= first) unlink(bpath);
+    }
+    free(bpath);
+}
+
 /* Fill the store back from `want` to its first candle through the side file,
  * then merge the two. Returns the rows added in front. */
 static long backfill(filler *u, kraken_client *kc, const kml_pair *p, int minutes, const char *path, int64_t want,
                      int64_t first)
 {
-    size_t n = strlen(path) + 16;
-    char *bpath = xmalloc(n);
-    snprintf(bpath, n, "%s.backfill", path);
+    char *bpath = backfill_path(path);
     long brows = 0;
     int64_t blast = INT64_MIN, from = want;
     if (access(bpath, F_OK) == 0) {
         candles_gaps(bpath, minutes, NULL, NULL, &brows, &blast);
-        int64_t bfirst = brows ? first_time(bpath) : INT64_MIN;
-        if (brows && (bfirst >= first || blast >= first)) { /* left over from an older store */
-            unlink(bpath);
-            brows = 0, blast = INT64_MIN;
-        }
         if (brows) from = blast + u->step;
     }
     u->path = bpath;
@@ -350,6 +365,7 @@ int cmd_update(int argc, char **argv)
     if (want >= 0) want -= ((want % u.step) + u.step) % u.step;
 
     long back = 0;
+    if (rows > 0) drop_stale_backfill(path, minutes, first);
     if (days && rows > 0 && first > want) back = backfill(&u, kc, &p, minutes, path, want, first);
 
     /* forward: after the last stored candle up to the forming one */
