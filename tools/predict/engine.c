@@ -45,6 +45,7 @@ void pred_init(predictor *p, const pred_ens *e, ml_model **models, char **paths,
             used[found] = 1;
             ml_model *m = p->model[k] = models[found];
             p->kT[k] = m->T;
+            if ((size_t)m->T * m->F > p->nxraw) p->nxraw = (size_t)m->T * m->F;
             if (o->max_gap < 0) p->kgap[k] = m->max_gap;
             p->kcol[k] = xmalloc(sizeof(int) * (size_t)m->F);
             for (int j = 0; j < m->F; j++) {
@@ -74,6 +75,7 @@ void pred_init(predictor *p, const pred_ens *e, ml_model **models, char **paths,
     p->am = xcalloc((size_t)S, sizeof(double)), p->av = xcalloc((size_t)S, sizeof(double));
     for (int s = 0; s < S; s++) p->sig1[s] = p->sig2[s] = NAN;
     p->prob = xmalloc(sizeof(double) * 3 * (size_t)(p->K + 1));
+    p->xraw = xmalloc(sizeof(double) * (p->nxraw ? p->nxraw : 1));
     p->kok = xmalloc((size_t)p->K + 1);
     p->base = xmalloc(sizeof(double) * S), p->factor = xmalloc(sizeof(double) * S);
     p->w = xmalloc(sizeof(double) * S), p->sig = xmalloc(sizeof(double) * S);
@@ -172,8 +174,7 @@ cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
     double close = csv_double(r, p->c_close);
     if (!(close > 0)) csv_die(r, p->c_close, "not a positive price: %s", csv_field(r, p->c_close));
     double vol = csv_double(r, p->c_vol);
-    double preg[64], pmax = 0;
-    ASSERT(R <= 64);
+    double preg[PRED_MAX_REGIMES], pmax = 0;
     for (int k = 0; k < R; k++) {
         preg[k] = csv_double(r, p->c_p[k]);
         if (preg[k] < 0 || preg[k] > 1) csv_die(r, p->c_p[k], "not a probability: %s", csv_field(r, p->c_p[k]));
@@ -227,7 +228,7 @@ cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
             p->kok[k] = q != NULL;
         } else if ((p->kok[k] = window_ok(p, p->kT[k], p->kgap[k]))) {
             ml_model *m = p->model[k];
-            double x[m->T * m->F];
+            double *x = p->xraw;
             for (int i = 0; i < m->T; i++) {
                 const double *src = p->ring + (p->nring - m->T + i) * p->U;
                 for (int j = 0; j < m->F; j++) x[i * m->F + j] = src[p->kcol[k][j]];
@@ -333,6 +334,6 @@ void pred_free(predictor *p)
     for (int k = 0; k < p->K; k++) free(p->karch[k]), free(p->kcol[k]);
     free(p->model), free(p->kmember), free(p->karch), free(p->kT), free(p->kgap), free(p->kcol), free(p->ufeat);
     free(p->c_p), free(p->c_u), free(p->st), free(p->row), free(p->ring), free(p->rtime);
-    free(p->sig1), free(p->sig2), free(p->am), free(p->av), free(p->prob), free(p->kok);
+    free(p->sig1), free(p->sig2), free(p->am), free(p->av), free(p->prob), free(p->xraw), free(p->kok);
     free(p->base), free(p->factor), free(p->w), free(p->sig), free(p->present);
 }

@@ -105,6 +105,7 @@ void pred_ens_load(pred_ens *e, const char *path)
         if (strlen(e->names[s]) >= STRATEGY_NAME_MAX || (!strategy_is_model(e->names[s]) && !strategy_find(e->names[s])))
             bad("key 'strategies': unknown strategy '%s'", e->names[s]);
     e->regimes = names(d, "regimes", &e->R);
+    if (e->R > PRED_MAX_REGIMES) bad("key 'regimes': %d regimes, at most %d", e->R, PRED_MAX_REGIMES);
     weight_set(e, d, "", "entry", &e->top);
     const cJSON *th = get(d, "thresholds", "");
     e->min_conf = num(th, "min_confidence", "thresholds.");

@@ -17,6 +17,8 @@
 #include "ml/ml.h"
 #include "strategy/strategy.h"
 
+#define PRED_MAX_REGIMES 64
+
 /* One set of weights: rows 0..R-1 the regimes, row R the global fallback. */
 typedef struct {
     double *W;    /* (R + 1, S) */
@@ -104,6 +106,8 @@ typedef struct {
     double *am, *av;     /* (S) adaptation moments */
     /* per bar scratch */
     double *prob;        /* (K, 3) */
+    double *xraw;        /* (nxraw) a model's window of raw rows (T_k, F_k) */
+    size_t nxraw;
     unsigned char *kok;  /* (K) */
     double *base, *factor, *w, *sig; /* (S) */
     unsigned char *present; /* (S) */
