@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# kml bot: the trading loop, one iteration per closed candle, and its units.
+load helper
+
+# One synthetic market, its models and ensemble, made once for the suite:
+# 120 days of SOL/USD, the last 30 hours held back to arrive "live".
+setup_file() {
+    export BOT_D="$BATS_FILE_TMPDIR/d"
+    mkdir -p "$BOT_D/runs/SOLUSD" "$BOT_D/models/SOLUSD"
+    cd "$BOT_D"
+    export KML_LOG_DIR="$BOT_D/logs"
+    kml-fetch sim --pair SOL/USD --days 120 --seed 5 > all.csv 2>/dev/null
+    n=$(wc -l < all.csv)
+    head -n $((n - 30)) all.csv > start.csv
+    kml-features --labels start.csv > f.csv
+    kml-regime fit --seed 1 -o runs/SOLUSD/regime.json f.csv 2>/dev/null
+    kml-regime label -m runs/SOLUSD/regime.json f.csv > l.csv
+    kml-train --arch linear --pair SOL/USD --source synthetic --quiet -o models/SOLUSD l.csv > /dev/null 2>&1
+    kml-train --arch linear --walk-forward --train-days 60 --step-days 15 --quiet l.csv > wf.csv 2>/dev/null
+    kml-ensemble fit --quiet --pair SOL/USD --source synthetic --predictions wf.csv -o ens.json l.csv
+    # act on any signal, so that the paper account trades
+    jq '.thresholds.entry = 0 | .thresholds.min_confidence = 0' ens.json > runs/SOLUSD/ensemble.json
+}
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+    export KML_LOG_DIR="$BATS_TEST_TMPDIR/logs"
+    cp -r "$BOT_D/runs" "$BOT_D/models" .
+    cp "$BOT_D/start.csv" store.csv
+}
+
+bot() { kml bot --once --no-fetch --assets SOL/USD --candles SOL/USD=store.csv "$@"; }
+# append the next k held-back candles to the store
+arrive() { local have; have=$(wc -l < store.csv); sed -n "$((have + 1)),$((have + $1))p" "$BOT_D/all.csv" >> store.csv; }
+
+@test "bot: the first iteration decides the latest bar; each new candle gives one order; a skipped hour is caught up in order" {
+    run --separate-stderr bot
+    assert_success
+    [[ "$stderr" == *"SOL/USD: 1 new decision(s) up to bar $(tail -1 store.csv | cut -d, -f1)"* ]]
+    [ "$(wc -l < state/bot/SOLUSD.orders.jsonl)" = 1 ]
+    for h in $(seq 1 12); do
+        arrive 1
+        run --separate-stderr bot
+        assert_success
+        [ "$(wc -l < state/bot/SOLUSD.orders.jsonl)" = $((1 + h)) ]
+    done
+    # the machine was down for two hours: three candles arrive at once
+    arrive 3
+    run --separate-stderr bot
+    assert_success
+    [[ "$stderr" == *"3 new decision(s)"* ]]
+    # one order a bar, in time order, the bars the store has after the first decided one
+    jq -r .time state/bot/SOLUSD.orders.jsonl > got
+    tail -n 16 store.csv | cut -d, -f1 > want
+    diff got want
+    # the orders are the paper account's: fills at later bars' opens, equity after each event
+    [ "$(jq -s '[.[] | select(.event == "fill")] | length' state/bot/events.jsonl)" -ge 1 ]
+    jq -e -s 'all(.[]; .mode == "sandbox" and (.equity | type) == "number")' state/bot/events.jsonl
+    # a fill is at the open of a bar after the one that decided it: never at the first decided bar
+    first=$(head -1 got)
+    jq -r 'select(.event == "fill") | .time' state/bot/events.jsonl | while read -r t; do
+        [ "$t" -gt "$first" ]
+        grep -qx "$t" got
+    done
+    # the live models are logged once
+    [ "$(grep -c '"msg":"deployed"' logs/ml_deployment.log)" = 1 ]
+}
+
+@test "bot: paper trades from the bot equal one kml-execute run over the same orders" {
+    bot 2>/dev/null
+    for h in 1 2 3 4 5 6; do arrive 1; bot 2>/dev/null; done
+    run kml-execute --sandbox --quiet --no-state --candles SOL/USD=store.csv state/bot/SOLUSD.orders.jsonl
+    assert_success
+    diff <(jq -c 'del(.ts)' state/bot/events.jsonl) <(jq -c 'del(.ts)' <<<"$output")
+}
+
+@test "bot: an iteration with nothing new does nothing and says so in one line" {
+    bot 2>/dev/null
+    before=$(find state -type f -not -name bot.lock -exec sha256sum {} + | sort)
+    run --separate-stderr bot
+    assert_success
+    [ "$stderr" = "kml-bot: nothing new: every store ends at the bar already decided; nothing done" ]
+    [ "$(find state -type f -not -name bot.lock -exec sha256sum {} + | sort)" = "$before" ]
+}
+
+@test "bot: two iterations never overlap (lock)" {
+    mkdir -p state
+    flock state/bot.lock sleep 3 &
+    sleep 0.5
+    run --separate-stderr bot
+    assert_equal "$status" 75
+    [[ "$stderr" == *"another iteration holds state/bot.lock; nothing done"* ]]
+    [ ! -e state/bot/SOLUSD.orders.jsonl ]
+    wait
+    run bot
+    assert_success
+}
+
+@test "bot: refuses models past their expiry, and says how to retrain" {
+    touch -d '20 days ago' models/SOLUSD/linear.safetensors
+    run --separate-stderr bot
+    assert_equal "$status" 78
+    [[ "$stderr" == *"models/SOLUSD/linear.safetensors is 20 days old, past --max-model-age 14: retrain (kml train-all)"* ]]
+    run --separate-stderr bot --max-model-age 30
+    assert_success
+}
+
+@test "bot: missing ensemble and bad options are named" {
+    rm runs/SOLUSD/ensemble.json
+    run --separate-stderr bot
+    assert_equal "$status" 66
+    [[ "$stderr" == *"runs/SOLUSD/ensemble.json missing"* ]]
+    run --separate-stderr kml bot --bogus
+    assert_equal "$status" 64
+    run --separate-stderr kml bot --validate
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--validate goes with --live"* ]]
+}
+
+@test "bot: the systemd units and the crontab pass systemd-analyze verify" {
+    command -v systemd-analyze >/dev/null || skip "systemd-analyze absent"
+    run systemd-analyze verify --man=no "$KML_ROOT"/pipelines/systemd/*.service "$KML_ROOT"/pipelines/systemd/*.timer
+    assert_success
+    refute_output
+    grep -q '^OnCalendar=\*-\*-\* \*:00:15 UTC$' "$KML_ROOT/pipelines/systemd/krakenml-bot.timer"
+    grep -q '^Persistent=true$' "$KML_ROOT/pipelines/systemd/krakenml-bot.timer"
+    grep -q 'kml bot --sandbox --once' "$KML_ROOT/pipelines/crontab.example"
+}
