@@ -163,6 +163,7 @@ void size_compute(size_order *o, const size_settings *s, const kml_asset *a, con
     double strength = s->entry_threshold < 1 ? clamp01((as - s->entry_threshold) / (1 - s->entry_threshold)) : 1;
     o->stop_dist = s->stop_vol * base;
     o->tp_dist = s->take_profit_vol * base * (1 + strength);
+    if (!(o->stop_dist > 0)) FLAT("flat: volatility 0 and no fees give the stop no distance");
     if (side > 0 && o->stop_dist >= 1)
         FLAT("flat: volatility %.4g puts the stop %.4g%% below the price", vol, 100 * o->stop_dist);
     if (side < 0 && o->tp_dist >= 1) {
@@ -218,10 +219,16 @@ void size_compute(size_order *o, const size_settings *s, const kml_asset *a, con
         spot = side > 0 && L == 1;
     }
     double stop = P * (1 - side * o->stop_dist), liq = margin_liquidation_price(&m, side, L, P);
-    /* The division that gave `fit` may round a hair past the bound. */
-    for (int k = 0; k < 8 && !stop_fits(side, P, stop, liq, b, spot); k++) {
-        L *= 1 - 1e-12;
-        if (L < 1) L = 1;
+    /* The division that gave `fit` may round a hair past the bound: step
+     * down (to the next leverage Kraken offers, with limits) until it fits. */
+    for (int k = 0; k < 64 && !stop_fits(side, P, stop, liq, b, spot); k++) {
+        if (lim) {
+            double nx = allowed_at_most(allowed, nallowed, L * (1 - 1e-9));
+            L = nx > 0 ? nx : side > 0 ? 1 : 0;
+            if (L == 0) break;
+        } else {
+            L = fmax(1, L * (1 - 1e-12));
+        }
         spot = side > 0 && L == 1;
         liq = margin_liquidation_price(&m, side, L, P);
     }

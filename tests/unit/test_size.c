@@ -340,6 +340,43 @@ static void track_record(void)
     size_track_free(&t);
 }
 
+/* Where the leverage that fits the stop is exactly one Kraken offers, the
+ * rounding of the bound never leaves a leverage Kraken does not offer, nor a
+ * stop past the buffer: volatilities a few ulps around 3 % (stop 9 %, which
+ * 5x's 12 % liquidation move holds at exactly 0.75). */
+static void exact_fit_with_limits(void)
+{
+    kml_config c;
+    config_defaults(&c);
+    size_settings s;
+    size_settings_from_config(&s, &c, 0, 1);
+    size_limits lim;
+    kraken_limits(&lim, "BTC/USD");
+    const kml_asset *a = config_asset(&c, "BTC/USD");
+    for (int side = -1; side <= 1; side += 2) {
+        double v = 0.03;
+        for (int k = 0; k < 200; k++) v = nextafter(v, 0);
+        for (int k = 0; k < 400; k++, v = nextafter(v, 1)) {
+            for (double P = 0.5; P < 1e6; P *= 7.3) {
+                size_decision d = {0, "BTC/USD", P, 0.5 * side, 0.9, v};
+                size_order o;
+                size_compute(&o, &s, a, &lim, NULL, &d);
+                check_order(&o, &s, a, &lim, &d, &s.margin, k);
+                CHECK(o.leverage == 4 || o.leverage == 5);
+            }
+        }
+    }
+    /* no volatility and no fees: nothing to put a stop at */
+    config_defaults(&c);
+    c.taker_fee = 0;
+    size_settings_from_config(&s, &c, 0, 0);
+    size_decision d = {0, "BTC/USD", 100, 0.5, 0.9, 0};
+    size_order o;
+    size_compute(&o, &s, a, NULL, NULL, &d);
+    CHECK_EQ_INT(o.side, 0);
+    CHECK(strstr(o.reason, "no distance") != NULL);
+}
+
 int main(void)
 {
     t_run("size: properties over 200 000 random decisions and configurations", properties);
@@ -347,5 +384,6 @@ int main(void)
     t_run("size: flat below the thresholds; no margin on Kraken", thresholds_and_flat);
     t_run("size: ML sizing is monotone in confidence, signal, volatility and track record", monotone);
     t_run("size: the track record's hit rate and drawdown", track_record);
+    t_run("size: an exact fit at a leverage Kraken offers; a zero stop distance", exact_fit_with_limits);
     return t_done();
 }
