@@ -302,3 +302,29 @@ for line in sys.stdin:
     assert_equal "$stderr" "kml-execute: st: another kml-execute is using this state"
     wait
 }
+
+@test "execute: the account agrees with the Python reference (bench/execute_ref.py) on random runs" {
+    need_pandas
+    for seed in 1 2; do
+        for lev in 1 125; do
+            /usr/bin/python3 "$KML_ROOT/tests/execute_orders.py" $seed $lev 600 SOL/USD="$HD/SOLUSD_60.csv" \
+                ETH/USD="$HD/ETHUSD_60.csv" BTC/USD="$HD/XBTUSD_60.csv" >o.jsonl
+            for c in '{}' '{"risk": {"max_drawdown": 0.99, "daily_loss_limit": 0.99, "max_open_positions": 2}, "execution": {"ordermin": 0.5, "lot_decimals": 3}}'; do
+                echo "$c" >c.json
+                kml-config show -c c.json >cfg.json
+                x --quiet -c c.json --no-state o.jsonl >ev.jsonl
+                /usr/bin/python3 "$KML_ROOT/bench/execute_ref.py" cfg.json o.jsonl SOL/USD="$HD/SOLUSD_60.csv" \
+                    ETH/USD="$HD/ETHUSD_60.csv" BTC/USD="$HD/XBTUSD_60.csv" >ref.json
+                /usr/bin/python3 - ev.jsonl ref.json <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ref = json.load(open(sys.argv[2]))
+assert len(ev) == ref["events"], (len(ev), ref["events"])
+last = ev[-1]
+assert abs(last["equity"] - ref["equity"]) <= 1e-9 * abs(ref["equity"]), (last["equity"], ref["equity"])
+assert abs(last["cash"] - ref["cash"]) <= 1e-9 * abs(ref["cash"]), (last["cash"], ref["cash"])
+PY
+            done
+        done
+    done
+}

@@ -227,7 +227,8 @@ static void add_volume(account *a, acct_pair *p, const acct_bar *b, int side, do
     double V = lot_round(p->volume + vol, p->lot_decimals);
     double entry = p->side ? (p->volume * p->entry + vol * px) / V : px;
     double M = p->margin + slice.margin;
-    double L = V * entry / M;
+    /* Slices at 1x give (V1 E1 + V2 E2) / (V1 E1 + V2 E2) a rounding below 1. */
+    double L = fmax(V * entry / M, 1);
     int spot = p->side ? p->spot && slice.spot : slice.spot;
     if (spot) L = 1;
     margin_position pos;

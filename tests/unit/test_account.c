@@ -322,6 +322,30 @@ static void test_reversal(void)
     check_identities(&a);
 }
 
+static void test_add_to_1x_short(void)
+{
+    kml_config c;
+    account a;
+    ev_log l;
+    scenario_config(&c);
+    no_slippage(&c);
+    setup(&a, &c, &l);
+    /* a short at 1x borrows (a margin position); adding a second 1x slice at
+     * another price keeps the leverage at 1 (the summed margin equals the
+     * summed value up to a rounding) */
+    acct_order o = order(T0, -1, 1, 100, NAN, NAN);
+    account_submit(&a, 0, &o);
+    bar(&a, T0 + H, 100, 100, 100, 100);
+    acct_order more = order(T0 + H, -1.5, 1, 100, NAN, NAN);
+    account_submit(&a, 0, &more);
+    bar(&a, T0 + 2 * H, 90.8, 90.8, 90.8, 90.8); /* (V E) / M = 0.9999999999999999 here */
+    CHECK_EQ_INT(a.p[0].side, -1);
+    CHECK_EQ_INT(a.p[0].spot, 0);
+    CHECK_NEAR(a.p[0].leverage, 1, 0);
+    CHECK_NEAR(a.p[0].liquidation, a.p[0].entry * 1.6, 1e-9); /* 1 + 0.6 / 1 */
+    check_identities(&a);
+}
+
 static void test_below_ordermin(void)
 {
     kml_config c;
@@ -664,6 +688,7 @@ int main(void)
     t_run("a 125x long is liquidated at its liquidation price, its margin lost", test_liquidation_125x);
     t_run("a 12-hour hold pays three rollover fees", test_rollover_12h);
     t_run("a reversal closes, then opens the other side", test_reversal);
+    t_run("adding to a 1x short keeps it a 1x margin position", test_add_to_1x_short);
     t_run("an order below ordermin or costmin is a reject event", test_below_ordermin);
     t_run("the drawdown kill switch closes at the next open, refuses new positions, resets", test_kill_switch);
     t_run("the daily loss limit blocks new positions until the next UTC day", test_daily_loss_limit);
