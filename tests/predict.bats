@@ -311,6 +311,17 @@ PY
     assert_failure 65
     [[ "$stderr" == *"hole.csv: no prediction of arch 'lstm' at time $t"* ]]
     [ "$(printf '%s\n' "$output" | tail -1 | jq .time)" -lt "$t" ]
+    # predictions that end early (the last bars have no label to train on): no decision after them, exit 0
+    head -n -40 wf.csv >short.csv
+    end=$(tail -1 short.csv | cut -d, -f1)
+    run --separate-stderr kml-predict --predictions short.csv -e e.json --state s.json "$D/feat.csv"
+    assert_success
+    [[ "$stderr" == *"short.csv: the predictions end at time $end: no decision from"* ]]
+    [ "$(printf '%s\n' "$output" | tail -1 | jq .time)" = "$end" ]
+    # and the state stays there: the longer file continues with the bars the short one could not decide
+    kml-predict --predictions wf.csv -e e.json --state s.json "$D/feat.csv" >more.jsonl 2>/dev/null
+    kml-predict --predictions wf.csv -e e.json "$D/feat.csv" 2>/dev/null | tail -n "$(wc -l <more.jsonl)" | cmp - more.jsonl
+    [ "$(head -1 more.jsonl | jq .time)" -gt "$end" ]
 }
 
 @test "predict: malformed predictions files are located errors (65)" {
@@ -431,4 +442,35 @@ PY
     paste -d'\n' <(jq -c '[.time, .weights, .signals, .confidence]' d.jsonl) \
                  <(jq -c '[.time, .weights, .signals, .confidence]' "$log") | uniq | wc -l | grep -qx "$(wc -l <d.jsonl)"
     jq -e '.component == "kml-predict" and (.adaptation | length) == 4' "$log" >/dev/null
+}
+
+@test "predict: on real SOL/USD, the backtest chain (regime, walk-forward, ensemble, predict) decides every bar of the windows, and in pieces the same" {
+    need_data SOLUSD_60.csv
+    command -v kml-regime >/dev/null && command -v kml-ensemble >/dev/null || skip "kml-regime or kml-ensemble not built"
+    { head -1 "$KML_SHARED_DATA/kraken/SOLUSD_60.csv"; tail -n 4000 "$KML_SHARED_DATA/kraken/SOLUSD_60.csv"; } >sol.csv
+    kml-features --labels sol.csv >lab.csv
+    kml-features sol.csv >f.csv
+    kml-regime fit -o regime.json lab.csv 2>/dev/null
+    kml-regime label -m regime.json lab.csv >labr.csv
+    kml-regime label -m regime.json f.csv >fr.csv
+    kml-train --walk-forward --arch linear -T 4 --epochs 2 -q --train-days 40 --step-days 20 lab.csv >wf.csv 2>/dev/null
+    kml-ensemble fit --predictions wf.csv --walk-forward --train-days 40 --step-days 20 --pair SOL/USD --source real \
+        -o ens.json labr.csv 2>/dev/null
+    run --separate-stderr kml-predict --predictions wf.csv -e ens.json fr.csv
+    assert_success
+    printf '%s\n' "$output" >whole.jsonl
+    from=$(jq '.windows[0].from' ens.json)
+    last=$(tail -1 wf.csv | cut -d, -f1)
+    [ "$(head -1 whole.jsonl | jq .time)" = "$(awk -F, -v f="$from" 'NR > 1 && $1 >= f { print $1; exit }' fr.csv)" ]
+    [ "$(tail -1 whole.jsonl | jq .time)" = "$last" ]
+    [ "$(wc -l <whole.jsonl)" -eq "$(awk -F, -v f="$from" -v l="$last" 'NR > 1 && $1 >= f && $1 <= l' fr.csv | wc -l)" ]
+    jq -e '(.weights | add) as $s | ($s == 0 or ($s > 0.999999999 and $s < 1.000000001)) and .source == "real" and .volatility > 0' whole.jsonl >/dev/null
+    # the same in three consecutive pieces through --state
+    n=$(($(wc -l <fr.csv) - 1))
+    a=1
+    for b in $((n / 3)) $((2 * n / 3)) $n; do
+        { head -1 fr.csv; sed -n "$((a + 1)),$((b + 1))p" fr.csv; } | kml-predict --predictions wf.csv -e ens.json --state s.json >>pieces.jsonl 2>/dev/null
+        a=$((b + 1))
+    done
+    cmp pieces.jsonl whole.jsonl
 }

@@ -21,6 +21,7 @@ void pred_init(predictor *p, const pred_ens *e, ml_model **models, char **paths,
     p->kgap = xcalloc((size_t)p->K + 1, sizeof *p->kgap);
     p->kcol = xcalloc((size_t)p->K + 1, sizeof *p->kcol);
     unsigned char *used = xcalloc((size_t)K + 1, 1);
+    p->wf_end = INT64_MAX;
     int k = 0, mingap = -1;
     for (int s = 0; s < e->S; s++) {
         if (!strategy_is_model(e->names[s])) continue;
@@ -32,6 +33,7 @@ void pred_init(predictor *p, const pred_ens *e, ml_model **models, char **paths,
             if (a == wf->narch)
                 die(EX_DATAERR, "%s: no prediction of arch '%s' (strategy '%s' of %s)", wf->path, arch, e->names[s],
                     o->ens_path);
+            if (wf->time[a][wf->n[a] - 1] < p->wf_end) p->wf_end = wf->time[a][wf->n[a] - 1];
         } else {
             int found = -1;
             for (int j = 0; j < K; j++)
@@ -168,6 +170,13 @@ cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
         if (!p->said_skip++)
             warn("%s:%ld: rows up to time %lld were already processed (the state): no decision for them",
                  csv_path(r), csv_line(r), (long long)p->last);
+        return NULL;
+    }
+    if (p->wf && t > p->wf_end) { /* the predictions end (the last bars have no label to train on): stop here */
+        if (!p->said_end++)
+            warn("%s: the predictions end at time %lld: no decision from %s:%ld on (the state stays at the last bar "
+                 "decided, so a longer predictions file continues from there)", p->wf->path, (long long)p->wf_end,
+                 csv_path(r), csv_line(r));
         return NULL;
     }
     for (int c = 0; c < p->ncols; c++) p->row[c] = NAN;

@@ -190,7 +190,7 @@ int main(int argc, char **argv)
         if (state && p.last != before) pred_state_save(&p, state);
     }
     csv_close(r);
-    if (!out && !p.said_skip) {
+    if (!out && !p.said_skip && !p.said_end) {
         const char *why = wfp ? "before the first prediction or window, or" : "fewer rows than the longest model window, or";
         if (!state || !rows)
             die(EX_DATAERR, "%s: no decision from %ld rows (%s no bar where every model has a window of %d rows "

@@ -111,7 +111,8 @@ typedef struct {
     unsigned char *kok;  /* (K) */
     double *base, *factor, *w, *sig; /* (S) */
     unsigned char *present; /* (S) */
-    int said_skip, said_nowin;
+    int64_t wf_end;      /* the last time every selected arch has a prediction for */
+    int said_skip, said_nowin, said_end;
     int64_t emit_after;  /* bars at or before it are processed but not printed (restart onto a file) */
 } predictor;
 
