@@ -52,7 +52,13 @@ rows() { { head -n 1 "$D/feat.csv"; sed -n "$(($1 + 1)),$(($2 + 1))p" "$D/feat.c
     [[ "$stderr" == *"missing -e ensemble.json"* ]]
     run --separate-stderr kml-predict -e "$D/ens.json" "$D/feat.csv"
     assert_failure 64
-    [[ "$stderr" == *"missing -m MODEL"* ]]
+    [[ "$stderr" == *"missing -m MODEL (or --predictions WF.csv): "*"ens.json has model strategies"* ]]
+    # rule strategies alone need no model
+    /usr/bin/python3 "$ENS" "trend,meanrev,hold" >rules.json
+    run --separate-stderr kml-predict -e rules.json "$D/feat.csv"
+    assert_success
+    [ "$(printf '%s\n' "$output" | wc -l)" -eq $(($(wc -l <"$D/feat.csv") - 1)) ]
+    printf '%s\n' "$output" | jq -e '.models == {} and (.weights | keys) == ["hold", "meanrev", "trend"]' >/dev/null
     run --separate-stderr kml-predict -m "$D/models" --predictions x.csv -e "$D/ens.json"
     assert_failure 64
     [[ "$stderr" == *"exclude each other"* ]]

@@ -21,7 +21,7 @@ static const char synopsis[] =
     "FILE (default stdin): a labelled features CSV (kml-features, then kml-regime label), read as a\n"
     "stream; one decision JSON line per bar on stdout, from the first bar where every model has its\n"
     "window. -m takes model files or directories of them (*.safetensors); the models used are the\n"
-    "model:<arch> strategies of ensemble.json. With --state, a run continues where the last one left\n"
+    "model:<arch> strategies of ensemble.json (none: no -m needed). With --state, a run continues where the last one left\n"
     "off: rows already processed give nothing, and the decisions are those of one whole run.";
 
 enum { O_PAIR = 256, O_STATE, O_PRED, O_HARD, O_GAP, O_VOL, O_SOURCE, O_VERBOSE };
@@ -136,7 +136,6 @@ int main(int argc, char **argv)
         }
     }
     if (!ens) cli_usage_error("missing -e ensemble.json");
-    if (!nm && !wfp) cli_usage_error("missing -m MODEL (or --predictions WF.csv)");
     if (nm && wfp) cli_usage_error("-m and --predictions exclude each other");
     if (argc - optind > 1) cli_usage_error("one input FILE at most");
     const char *input = optind < argc ? argv[optind] : NULL;
@@ -144,6 +143,9 @@ int main(int argc, char **argv)
 
     pred_ens e;
     pred_ens_load(&e, ens);
+    int need_models = 0;
+    for (int s = 0; s < e.S; s++) need_models |= strategy_is_model(e.names[s]);
+    if (need_models && !nm && !wfp) cli_usage_error("missing -m MODEL (or --predictions WF.csv): %s has model strategies", ens);
     o.ens_path = ens;
     int K = 0, synthetic = !strcmp(e.source, "synthetic");
     char **paths = nm ? model_paths(margs, nm, &K) : NULL;
