@@ -154,6 +154,18 @@ for x in open(sys.argv[1]):
     [ -z "$stderr" ]
 }
 
+@test "size: the configuration's leverage_mode extreme is --extreme-leverage" {
+    /usr/bin/python3 "$PROPS" gen 4 90 "$T"
+    /usr/bin/python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["leverage_mode"] = "extreme"; json.dump(c, open(sys.argv[2], "w"))' \
+        "$T/config.json" "$T/x.json"
+    kml-size --config "$T/config.json" --extreme-leverage "$T/decisions.jsonl" >"$T/a"
+    kml-size --config "$T/x.json" "$T/decisions.jsonl" >"$T/b"
+    kml-size --config "$T/config.json" "$T/decisions.jsonl" >"$T/c"
+    cmp "$T/a" "$T/b"
+    ! cmp -s "$T/a" "$T/c"
+    grep -q 'extreme range' "$T/b"
+}
+
 @test "size: a volatile bar lowers the leverage until the stop fits before liquidation, and says so" {
     run --separate-stderr kml-size --extreme-leverage < <(dec 1700000000 SOL/USD 100 0.9 0.95 0.02)
     assert_success
