@@ -35,7 +35,9 @@ static const struct cli_opt opts[] = {
     {"limits", O_LIMITS, "FILE", "Kraken's AssetPairs as kml-fetch pairs writes them: clamp leverage to them"},
     {0}};
 static const char synopsis[] = "kml-size [--config FILE] [-e ensemble.json] [--state FILE] [--ml-position-sizing]\n"
-                               "                [--extreme-leverage] [--limits PAIRS.jsonl] [FILE]";
+                               "                [--extreme-leverage] [--limits PAIRS.jsonl] [FILE]\n\n"
+                               "Decisions JSON lines in (FILE, or stdin), one order target a line out, streaming\n"
+                               "(docs/sizing.md).";
 
 typedef struct {
     const kml_asset *asset;
