@@ -132,6 +132,7 @@ EOF
     assert_output ""
     cmp st/account.json before.json
     cmp logs/bot_manager_integration.log log.before
+    assert_regex "$stderr" "no event: every order was run before"
     assert_regex "$stderr" "0 orders, 0 events"
 }
 

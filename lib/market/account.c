@@ -275,7 +275,7 @@ static void fill_pending(account *a, acct_pair *p, const acct_bar *b)
     int dir = sgn(want / ref - cur);
     char why[200];
     if (a->killed && o.exposure != 0 && !o.kill && p->side == 0) {
-        reject(a, p, b, &o, sgn(o.exposure), 0, ref, open_refusal(a, p, 0, ref, 1, why, sizeof why));
+        reject(a, p, b, &o, sgn(o.exposure), NAN, ref, open_refusal(a, p, 0, ref, 1, why, sizeof why));
         return;
     }
     if (dir == 0) {

@@ -503,6 +503,10 @@ int sandbox_main(int argc, char **argv)
     }
     commit(&st, &a, &eb); /* nothing left unlogged */
     close_stdout();
+    if (!quiet && a.seq == seq0)
+        fprintf(stderr, "%s: no event: %s\n", progname,
+                nrec == 0 ? "every order was run before (the state has it)"
+                          : "no target changed a position and no bar reached a stop, a take-profit or a fee");
     if (!quiet) {
         char eq[32];
         fprintf(stderr, "%s: %ld bars, %ld orders, %lld events, equity %s%s\n", progname, bars, nrec, a.seq - seq0,
