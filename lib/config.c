@@ -42,7 +42,7 @@ void config_defaults(kml_config *c)
     c->sizing.vol_target = 0.01;
     c->sizing.kelly_fraction = 0.25;
     c->sizing.entry_threshold = 0.2;
-    c->sizing.min_confidence = 0.5;
+    c->sizing.min_confidence = 0.1;
     c->sizing.track_window = 50;
     c->execution.slippage_bps = 2;
     c->execution.range_fraction = 0.1;

@@ -44,7 +44,7 @@ typedef struct {
         double vol_target;         /* per-bar volatility --ml-position-sizing targets: 0.01 */
         double kelly_fraction;     /* fraction of the Kelly bet taken: 0.25 */
         double entry_threshold;    /* |signal| below this: flat (when -e gives none): 0.2 */
-        double min_confidence;     /* confidence below this: flat (when -e gives none): 0.5 */
+        double min_confidence;     /* confidence below this: flat (when -e gives none): 0.1 */
         int track_window;          /* past decisions of a pair in its track record: 50 */
     } sizing;
     struct {                       /* kml-execute --sandbox (docs/execution.md) */

@@ -101,6 +101,33 @@ PY
     done
 }
 
+@test "size: kml-predict's decisions go straight in (rule strategies on a synthetic market)" {
+    export OPENBLAS_NUM_THREADS=1 KML_LOG_DIR="$T/logs"
+    kml-fetch sim --pair SOL/USD --bars 1300 --seed 3 2>/dev/null | kml-features >"$T/f0.csv"
+    /usr/bin/python3 "$FIXTURES/predict_regime.py" "$T/f0.csv" >"$T/feat.csv"
+    /usr/bin/python3 "$FIXTURES/predict_ens.py" "trend,meanrev,hold" >"$T/rules.json"
+    kml-predict -e "$T/rules.json" "$T/feat.csv" >"$T/decisions.jsonl" 2>/dev/null
+    n=$(wc -l <"$T/decisions.jsonl")
+    [ "$n" -gt 100 ]
+    cat >"$T/config.json" <<'JSON'
+{"assets": {"SOL/USD": {"allocation": 1, "leverage": {"default": [3, 20], "extreme": [20, 125]}}},
+ "risk": {"max_position": 1}, "margin": {"margin_stop": 0.4},
+ "sizing": {"stop_buffer": 0.25, "entry_threshold": 0.1, "min_confidence": 0.1}}
+JSON
+    for ml in "" --ml-position-sizing; do
+        for ex in "" --extreme-leverage; do
+            kml-size --config "$T/config.json" $ml $ex "$T/decisions.jsonl" >"$T/o.jsonl"
+            run /usr/bin/python3 "$PROPS" check "$T" "$T/o.jsonl" ${ex:+--extreme}
+            [ "$status" -eq 0 ] || { echo "$ml $ex: $output"; false; }
+            [[ "$output" != *'"buy": 0'* ]]
+        done
+    done
+    # and with the ensemble's own thresholds (-e), every decision gets its order
+    run --separate-stderr kml-size -e "$T/rules.json" --ml-position-sizing "$T/decisions.jsonl"
+    assert_success
+    [ "$(echo "$output" | wc -l)" -eq "$n" ]
+}
+
 @test "size: the same input gives byte-identical orders" {
     /usr/bin/python3 "$PROPS" gen 5 300 "$T"
     kml-size --ml-position-sizing --config "$T/config.json" "$T/decisions.jsonl" >"$T/a"

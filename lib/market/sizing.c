@@ -246,11 +246,12 @@ void size_compute(size_order *o, const size_settings *s, const kml_asset *a, con
         /* Kelly on a bet that wins tp_dist with probability p_win and loses
          * stop_dist otherwise. Without an edge a driftless price reaches the
          * take-profit first with p0 = 1 / (1 + R) (R = tp / stop), where
-         * Kelly is 0; the calibrated edge e = (2 confidence - 1) * |signal|
-         * moves p_win that fraction of the way from p0 to 1, which makes the
-         * Kelly bet p - (1 - p) / R equal e. A fraction of it, scaled by
-         * volatility targeting and the pair's track record. */
-        double R = o->tp_dist / o->stop_dist, p0 = 1 / (1 + R), edge = clamp01(2 * c - 1) * as;
+         * Kelly is 0. The edge e = confidence * |signal| (kml-predict's
+         * confidence is a conviction in [0, 1], 0 when nothing agrees, not a
+         * probability) moves p_win that fraction of the way from p0 to 1,
+         * which makes the Kelly bet p - (1 - p) / R equal e. A fraction of
+         * it, scaled by volatility targeting and the pair's track record. */
+        double R = o->tp_dist / o->stop_dist, p0 = 1 / (1 + R), edge = clamp01(c) * as;
         double p = p0 + (1 - p0) * edge;
         double f = p - (1 - p) / R;
         double h = t ? size_track_hit_rate(t) : 0.5, dd = t ? size_track_drawdown(t) : 0;

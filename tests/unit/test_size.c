@@ -206,10 +206,17 @@ static void thresholds_and_flat(void)
     d.signal = -0.2;
     size_compute(&o, &s, a, NULL, NULL, &d);
     CHECK_EQ_INT(o.side, -1); /* at the threshold: acts */
+    s.min_confidence = 0.5;
     d.confidence = 0.4999;
     size_compute(&o, &s, a, NULL, NULL, &d);
     CHECK_EQ_INT(o.side, 0);
     CHECK(strstr(o.reason, "confidence 0.4999 below the minimum 0.5") != NULL);
+    /* ML sizing with no minimum: a confidence of 0 (nothing agrees) is no edge */
+    s.min_confidence = 0;
+    d.confidence = 0;
+    size_compute(&o, &s, a, NULL, NULL, &d);
+    CHECK_EQ_INT(o.side, 0);
+    CHECK(strstr(o.reason, "flat: no edge") != NULL);
     /* a pair with no margin on Kraken: no short; a long at 1x */
     size_limits none;
     memset(&none, 0, sizeof none);
@@ -253,7 +260,7 @@ static void monotone(void)
     rng_t r;
     rng_seed(&r, 77);
     for (int i = 0; i < 20000; i++) {
-        double c = unif(&r, 0.5, 1), s = unif(&r, 0.2, 1) * (i % 2 ? 1 : -1), v = exp(unif(&r, -8, -2));
+        double c = unif(&r, 0.1, 1), s = unif(&r, 0.2, 1) * (i % 2 ? 1 : -1), v = exp(unif(&r, -8, -2));
         double l1, l2, e = ml_exposure(c, s, v, NULL, &l1);
         double c2 = fmin(1, c + unif(&r, 0.001, 0.2));
         CHECK(ml_exposure(c2, s, v, NULL, &l2) >= e);
@@ -267,7 +274,7 @@ static void monotone(void)
     CHECK(ml_exposure(0.8, 0.6, 0.01, NULL, NULL) > ml_exposure(0.8, 0.5, 0.01, NULL, NULL));
     CHECK(ml_exposure(0.8, 0.5, 0.02, NULL, NULL) < ml_exposure(0.8, 0.5, 0.01, NULL, NULL));
     /* leverage by confidence in the default range 3-20x, where the stop does
-     * not bind: 3 + 17 * (c - 0.5) / 0.5 */
+     * not bind: 3 + 17 * (c - 0.1) / 0.9 */
     kml_config c;
     config_defaults(&c);
     size_settings st;
@@ -275,12 +282,12 @@ static void monotone(void)
     size_decision d = {0, "SOL/USD", 100, 0.5, 0.9, 0.0001};
     size_order o;
     size_compute(&o, &st, config_asset(&c, "SOL/USD"), NULL, NULL, &d);
-    CHECK_NEAR(o.leverage, 3 + 17 * 0.8, 1e-12);
+    CHECK_NEAR(o.leverage, 3 + 17 * 0.8 / 0.9, 1e-12);
     d.confidence = 0.6;
     size_compute(&o, &st, config_asset(&c, "SOL/USD"), NULL, NULL, &d);
-    CHECK_NEAR(o.leverage, 3 + 17 * 0.2, 1e-12);
-    /* no edge at confidence 0.5 */
-    CHECK(ml_exposure(0.5, 0.9, 0.01, NULL, NULL) == 0);
+    CHECK_NEAR(o.leverage, 3 + 17 * 0.5 / 0.9, 1e-12);
+    /* no edge at confidence 0 (below the default minimum anyway: flat) */
+    CHECK(ml_exposure(0, 0.9, 0.01, NULL, NULL) == 0);
 
     /* track record: replacing a win by a loss never raises the exposure */
     for (int i = 0; i < 2000; i++) {
