@@ -318,10 +318,16 @@ EOF
     [ "$(field "$(sed -n 3p <<<"$output")" pair)" = '"BTC/USD"' ]
 }
 
-@test "size: an empty input says so (65)" {
+@test "size: an empty input says so: an error (65), or with --state a note (0)" {
     run --separate-stderr kml-size </dev/null
     [ "$status" -eq 65 ]
     [ "$stderr" = "kml-size: <stdin>: no decisions in the input" ]
+    # a live loop's iteration with no new decision
+    run --separate-stderr kml-size --state "$T/s" </dev/null
+    assert_success
+    [ -z "$output" ]
+    [ "$stderr" = "kml-size: <stdin>: no decisions in the input: nothing to do" ]
+    [ ! -e "$T/s" ]
 }
 
 @test "size: a decision for a pair --limits does not list is an error (65)" {

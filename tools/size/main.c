@@ -418,8 +418,12 @@ int main(int argc, char **argv)
         }
     }
     jsonl_close(r);
+    /* Nothing to write: with --state a normal moment of a live loop (no new
+     * bar, or bars already sized), said and exit 0, as kml-predict does;
+     * without it, an error. */
     if (rows == 0) {
         if (skipped) warn("all %ld decisions were sized by an earlier run (--state %s): nothing to do", skipped, state_path);
+        else if (state_path) warn("%s: no decisions in the input: nothing to do", display_name(path));
         else die(EX_DATAERR, "%s: no decisions in the input", display_name(path));
     } else if (skipped)
         warn("%ld decisions already sized by an earlier run (--state) skipped", skipped);
