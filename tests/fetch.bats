@@ -509,18 +509,34 @@ bg_update() { kml-fetch update --pair ADA/USD --quiet "$@" 2>/dev/null 3>&- & pi
 
 @test "update --days: killed (kill -9) three times during a fill, the reruns complete it byte-identical to an uninterrupted fill" {
     kml-fetch update --pair ADA/USD --days 40 --dir "$W/ref" --quiet 2>/dev/null
-    for at in 40 110 180; do
-        KML_HTTP_PACE=0.05 bg_update --days 40 --dir "$W/h" --checkpoint 0
-        for _ in $(seq 400); do [ "$(rows_of "$W/h/ADAUSD_60.csv")" -ge $at ] && break; sleep 0.02; done
+    # two cuts at known places: a run's Trades request k+1 hangs (page k is committed before it is
+    # sent, with --checkpoint 0), and the run is killed while it waits
+    prev=0
+    for k in 4 9; do
+        rm -f "$SRV/state/requests.log"
+        fault "Trades slow:5 1 $k"
+        KML_HTTP_TIMEOUT=20 bg_update --days 40 --dir "$W/h" --checkpoint 0
+        for _ in $(seq 200); do [ "$(requests Trades)" -gt $k ] && break; sleep 0.05; done
         kill -9 $pid
         wait $pid || true
+        [ "$(requests Trades)" -eq $((k + 1)) ]
         n=$(rows_of "$W/h/ADAUSD_60.csv")
-        # cut in the middle of the trades part; what is stored is the uninterrupted fill's first n rows,
-        # so no candle is half built, missing or repeated, and the forming one at the cut is not there
-        [ "$n" -ge $at ]
+        # what is stored is the uninterrupted fill's first n rows: no candle half built, missing or
+        # repeated, and not the one still forming at the cut
+        [ "$n" -gt "$prev" ]
         [ "$n" -lt 260 ]
         cmp <(head -n $((n + 1)) "$W/ref/ADAUSD_60.csv") "$W/h/ADAUSD_60.csv"
+        prev=$n
     done
+    rm -f "$SRV/state/faults"
+    # and one at a random moment (between pages, in a commit, in a request)
+    KML_HTTP_PACE=0.05 bg_update --days 40 --dir "$W/h" --checkpoint 0
+    sleep 0.$((RANDOM % 8 + 1))
+    kill -9 $pid
+    wait $pid || true
+    n=$(rows_of "$W/h/ADAUSD_60.csv")
+    [ "$n" -ge "$prev" ]
+    cmp <(head -n $((n + 1)) "$W/ref/ADAUSD_60.csv") "$W/h/ADAUSD_60.csv"
     run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h" --quiet
     assert_success
     cmp "$W/ref/ADAUSD_60.csv" "$W/h/ADAUSD_60.csv"
@@ -533,10 +549,13 @@ bg_update() { kml-fetch update --pair ADA/USD --quiet "$@" 2>/dev/null 3>&- & pi
     kml-fetch update --pair ADA/USD --dir "$W/h" --quiet 2>/dev/null    # the latest 719 candles, as before --days
     cp "$W/h/ADAUSD_60.csv" "$W/short.csv"
     assert_equal "$(rows_of "$W/short.csv")" 719
-    KML_HTTP_PACE=0.05 bg_update --days 40 --dir "$W/h" --checkpoint 0
-    for _ in $(seq 400); do [ "$(rows_of "$W/h/ADAUSD_60.csv.backfill")" -ge 60 ] && break; sleep 0.02; done
+    rm -f "$SRV/state/requests.log"
+    fault "Trades slow:5 1 10"   # killed while the 11th page is awaited: 10 are committed
+    KML_HTTP_TIMEOUT=20 bg_update --days 40 --dir "$W/h" --checkpoint 0
+    for _ in $(seq 200); do [ "$(requests Trades)" -gt 10 ] && break; sleep 0.05; done
     kill -9 $pid
     wait $pid || true
+    rm -f "$SRV/state/faults"
     n=$(rows_of "$W/h/ADAUSD_60.csv.backfill")
     [ "$n" -ge 60 ]
     [ "$n" -lt 241 ]
@@ -587,8 +606,9 @@ bg_update() { kml-fetch update --pair ADA/USD --quiet "$@" 2>/dev/null 3>&- & pi
 }
 
 @test "update --days: a second update of the same store while one runs exits 75 and changes nothing" {
-    KML_HTTP_PACE=0.2 bg_update --days 40 --dir "$W/h"
-    for _ in $(seq 100); do [ "$(requests Trades)" -ge 1 ] && break; sleep 0.05; done
+    fault "Trades slow:5 1 1"   # the first holds the lock, waiting for its second page
+    KML_HTTP_TIMEOUT=20 bg_update --days 40 --dir "$W/h"
+    for _ in $(seq 100); do [ "$(requests Trades)" -ge 2 ] && break; sleep 0.05; done
     run --separate-stderr kml-fetch update --pair ADA/USD --days 40 --dir "$W/h"
     kill -9 $pid
     wait $pid || true
