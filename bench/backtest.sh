@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# bench/backtest.sh: the trading part of a backtest, bars per second: per pair
+# `kml-predict --predictions | kml-size`, then one `kml-execute --sandbox
+# --no-state` account over the three pairs, on 3 pairs x 2 years of hourly
+# bars (kml-fetch sim, 730 days after the features' warm-up). What it trades
+# on (features, regimes, linear walk-forward predictions, walk-forward
+# ensemble) is made once by kml-backtest itself and not timed. The Python
+# side timed in the same run, interleaved, is bench/execute_ref.py (the paper
+# account in numpy/pandas) on the same orders: there is no Python version of
+# kml-predict's strategies and arbitration or of kml-size, so the ratio
+# printed is for the account only, and the whole chain's rate is printed
+# beside it. CPU seconds, KML_BENCH_ROUNDS rounds (default 3), median (or
+# best). Never fails on time.
+set -eu
+cd "$(dirname "$0")/.."
+. bench/common.bash
+bin=${KML_EXECUTE:-$(command -v kml-execute || echo bin/kml-execute)}
+bdir=$(cd "$(dirname "$bin")" && pwd)
+export KML_EXEC_PATH=$bdir
+bench_init backtest
+tmp=$bench_tmp
+export KML_LOG_DIR="$tmp/logs"
+bench_header backtest "not used" 1 "3 pairs x 730 days, hourly"
+"$bdir/kml-fetch" sim --days 770 --dir "$tmp/hd" --seed 7 2>/dev/null
+bt="$tmp/bt"
+# Walk-forward fits of 60 days refitted every 30: the first trades come
+# about 120 days after the first feature row.
+bin/kml-backtest -q -d "$tmp/hd" --archs linear --train-days 60 --step-days 30 --source synthetic -o "$bt"
+echo '{"risk": {"max_drawdown": 0.99, "daily_loss_limit": 0.99}}' >"$tmp/cfg.json"
+"$bdir/kml-config" show -c "$tmp/cfg.json" >"$tmp/effective.json"
+alts="SOLUSD ETHUSD XBTUSD"
+bars=0
+for a in $alts; do bars=$((bars + $(wc -l <"$bt/$a/decisions.jsonl"))); done
+cands=(--candles SOL/USD="$bt/SOLUSD/candles.csv" --candles ETH/USD="$bt/ETHUSD/candles.csv"
+    --candles BTC/USD="$bt/XBTUSD/candles.csv")
+
+# The chain as kml-backtest runs it, timed as one process tree.
+cat >"$tmp/chain.sh" <<EOF
+set -e
+for a in $alts; do
+    "$bdir/kml-predict" --predictions "$bt/\$a/wf.csv" -e "$bt/\$a/ensemble.json" --source synthetic \
+        "$bt/\$a/trade_features.csv" 2>/dev/null | "$bdir/kml-size" -c "$tmp/cfg.json" -e "$bt/\$a/ensemble.json" \
+        >"$tmp/\$a.orders"
+done
+"$bdir/kml-execute" --sandbox --quiet --no-state -c "$tmp/cfg.json" ${cands[*]} $tmp/SOLUSD.orders $tmp/ETHUSD.orders $tmp/XBTUSD.orders
+EOF
+ours() {
+    local cpu
+    cpu=$(bench_cpu_seconds "$tmp/ev.jsonl" bash "$tmp/chain.sh")
+    echo "cpu=$cpu events=$(wc -l <"$tmp/ev.jsonl")"
+}
+account() {
+    local cpu
+    cpu=$(bench_cpu_seconds "$tmp/ev2.jsonl" "$bdir/kml-execute" --sandbox --quiet --no-state -c "$tmp/cfg.json" \
+        "${cands[@]}" "$tmp/SOLUSD.orders" "$tmp/ETHUSD.orders" "$tmp/XBTUSD.orders")
+    echo "cpu=$cpu"
+}
+ref() {
+    cat "$tmp/SOLUSD.orders" "$tmp/ETHUSD.orders" "$tmp/XBTUSD.orders" | sort -s -t: -k2,2n >"$tmp/all.orders"
+    /usr/bin/python3 bench/execute_ref.py "$tmp/effective.json" "$tmp/all.orders" \
+        SOL/USD="$bt/SOLUSD/candles.csv" ETH/USD="$bt/ETHUSD/candles.csv" BTC/USD="$bt/XBTUSD/candles.csv" >"$tmp/ref.json"
+    /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("cpu=%.6f run=%.6f events=%d" % (d["load_cpu"] + d["run_cpu"], d["run_cpu"], d["events"]))' "$tmp/ref.json"
+}
+have_pandas=0
+/usr/bin/python3 -c 'import pandas' 2>/dev/null && have_pandas=1
+ours >/dev/null # the orders files the account sides read
+if [ $have_pandas = 1 ]; then bench_interleave ours account ref; else bench_interleave ours account; fi
+t=$(bench_stat ours cpu lo) ta=$(bench_stat account cpu lo)
+printf 'backtest: predict | size | execute over %d pair-bars (%d events): %s CPU s (%s; rounds %s): %s bars/s\n' \
+    "$bars" "$(bench_stat ours events hi)" "$(bench_fmt %.3f "$t")" "$bench_stat_kind" "$(bench_range ours cpu %.3f)" \
+    "$(bench_fmt %.0f "$(bench_ratio "$bars" "$t" %.6f)")"
+printf 'backtest: of which kml-execute (the account alone): %s CPU s: %s bars/s\n' "$(bench_fmt %.3f "$ta")" \
+    "$(bench_fmt %.0f "$(bench_ratio "$bars" "$ta" %.6f)")"
+if [ $have_pandas = 1 ]; then
+    tr=$(bench_stat ref cpu lo)
+    printf 'backtest: Python account (bench/execute_ref.py, loading + loop) on the same orders: %s CPU s: %s bars/s; kml-execute %sx it, the whole C chain %sx it\n' \
+        "$(bench_fmt %.3f "$tr")" "$(bench_fmt %.0f "$(bench_ratio "$bars" "$tr" %.6f)")" \
+        "$(bench_ratio "$tr" "$ta" %.1f)" "$(bench_ratio "$tr" "$t" %.1f)"
+    same=$(/usr/bin/python3 -c '
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ref = json.load(open(sys.argv[2]))
+print("agree" if len(ev) == ref["events"] and abs(ev[-1]["equity"] - ref["equity"]) <= 1e-9 * abs(ref["equity"]) else
+      "DISAGREE (%d events, equity %r against %d, %r)" % (len(ev), ev[-1]["equity"], ref["events"], ref["equity"]))' \
+        "$tmp/ev2.jsonl" "$tmp/ref.json")
+    echo "backtest: the two accounts' event count and final equity: $same"
+    echo "backtest: (no Python version of kml-predict and kml-size exists here: the whole chain has no same-run reference)"
+else
+    echo "backtest: python3-pandas absent: the Python account was not timed"
+fi
