@@ -292,6 +292,15 @@ expect_65() { # message-substring, then the command
         kml-ensemble fit --strategies model:gru --predictions "$D/gru.csv" -o "$W/e.json" "$W/neg.csv"
 }
 
+@test "error: too few bars; too many strategies" {
+    head -n 3 "$D/rules.csv" >"$W/two.csv"
+    expect_65 "two.csv: 2 bars, too few to fit (need at least 3)" \
+        kml-ensemble fit --strategies hold -o "$W/e.json" "$W/two.csv"
+    awk -F, 'NR == 1 { print "time,arch,p_down,p_flat,p_up"; next }
+        NR <= 201 { for (a = 1; a <= 60; a++) print $1 ",m" a ",0.2,0.3,0.5" }' "$D/rules.csv" >"$W/many.csv"
+    expect_65 "66 strategies selected; at most 64" kml-ensemble fit --predictions "$W/many.csv" -o "$W/e.json" "$D/rules.csv"
+}
+
 @test "error: missing input 66; show on a malformed file 65 naming the key" {
     run kml-ensemble fit --strategies model:gru --predictions "$D/gru.csv" -o "$W/e.json" "$W/nope.csv"
     assert_failure 66

@@ -146,6 +146,7 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
             sel[strategy_ndefs + i] = nm;
         }
     }
+    if (S > 64) die(EX_DATAERR, "%d strategies selected; at most 64", S);
     strategy *st = xcalloc((size_t)S, sizeof *st);
     int *arch_of = xmalloc((size_t)S * sizeof *arch_of);
     int nmodels = 0;
