@@ -182,6 +182,12 @@ PY
     echo "kills: $kills, decisions before the last run: $partial of $(wc -l <whole.jsonl)"
     [ "$kills" -ge 2 ] && [ "$partial" -gt 0 ]
     cmp out.jsonl whole.jsonl
+    # without --state, or after another pair's decisions, appending to a file prints every bar
+    head -1 whole.jsonl | sed 's/SOL/ETH/' >eth.jsonl
+    kml-predict -m "$D/models" -e e.json --pair SOL/USD --state s2.json "$D/feat.csv" >>eth.jsonl 2>/dev/null
+    [ "$(wc -l <eth.jsonl)" -eq $(($(wc -l <whole.jsonl) + 1)) ]
+    kml-predict -m "$D/models" -e e.json "$D/feat.csv" >>whole.jsonl
+    [ "$(wc -l <whole.jsonl)" -eq $((2 * $(wc -l <out.jsonl))) ]
 }
 
 @test "predict: weights are ensemble.json's regime rows mixed by p_<regime>, or the labelled row with --hard-regime" {

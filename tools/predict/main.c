@@ -78,9 +78,10 @@ static char **model_paths(char **args, int nargs, int *n)
 }
 
 /* The time of the last whole line of stdout when it is a non-empty regular
- * file (a run restarted with >> onto its own output), else INT64_MIN: the
- * bars up to it are processed again for the state but not printed twice. */
-static int64_t last_time_in_stdout(void)
+ * file (a run restarted with >> onto its own output) and that line is a
+ * decision for pair, else INT64_MIN: the bars up to it are processed again
+ * for the state but not printed twice. */
+static int64_t last_time_in_stdout(const char *pair)
 {
     struct stat sb;
     if (fstat(STDOUT_FILENO, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) return INT64_MIN;
@@ -98,8 +99,8 @@ static int64_t last_time_in_stdout(void)
         buf[--n] = 0;
         char *line = strrchr(buf, '\n');
         cJSON *o = cJSON_Parse(line ? line + 1 : buf);
-        const cJSON *tm = cJSON_GetObjectItemCaseSensitive(o, "time");
-        if (cJSON_IsNumber(tm)) t = (int64_t)tm->valuedouble;
+        const cJSON *tm = cJSON_GetObjectItemCaseSensitive(o, "time"), *pr = cJSON_GetObjectItemCaseSensitive(o, "pair");
+        if (cJSON_IsNumber(tm) && cJSON_IsString(pr) && !strcmp(pr->valuestring, pair)) t = (int64_t)tm->valuedouble;
         cJSON_Delete(o);
     }
     free(buf);
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
     csv_reader *r = csv_open(input);
     pred_bind(&p, r);
     if (state) pred_state_load(&p, state);
-    p.emit_after = last_time_in_stdout();
+    if (state) p.emit_after = last_time_in_stdout(o.pair);
     long rows = 0, out = 0;
     int64_t prev = INT64_MIN;
     while (csv_next(r)) {
