@@ -445,6 +445,9 @@ PY
     run --separate-stderr kml-predict -m "$D/models" -e other.json --state x.json "$D/feat.csv"
     assert_failure 65
     [[ "$stderr" == *"x.json: not a kml-predict state file"* ]]
+    run --separate-stderr kml-predict -m "$D/models" -e other.json --state nodir/s.json "$D/feat.csv"
+    assert_failure 73
+    [[ "$stderr" == *"nodir/s.json"* ]]
 }
 
 @test "predict: model_collaboration.log has one line per decision with weights, signals, adaptation and confidence" {
