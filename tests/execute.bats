@@ -175,6 +175,29 @@ EOF
     done
 }
 
+@test "execute: a restart finds the crashed run's events after other writers' lines, and rewrites them into a lost log" {
+    x --state ref "$ORDERS" >/dev/null
+    mv logs/bot_manager_integration.log ref.log
+    # killed in the middle of a bar's events; another process appends a line meanwhile
+    n=$(grep -n '"seq":40,' ref.log | cut -d: -f1)
+    KML_EXECUTE_KILL_AT=$((n + 150)) run x --quiet --state st "$ORDERS"
+    assert_equal "$status" 137
+    echo '{"other":"writer"}' >>logs/bot_manager_integration.log
+    x --quiet --state st "$ORDERS" >/dev/null
+    grep -vx '{"other":"writer"}' logs/bot_manager_integration.log >mine.log
+    cmp ref.log mine.log
+    cmp ref/account.json st/account.json
+    # a log removed after the crash gets the committed events again, once
+    rm -rf st logs
+    KML_EXECUTE_KILL_AT=2 run x --quiet --state st "$ORDERS"
+    assert_equal "$status" 137
+    rm -rf logs
+    x --quiet --state st "$ORDERS" >out.jsonl
+    cmp logs/bot_manager_integration.log out.jsonl
+    [ "$(head -c 60 out.jsonl)" = "$(head -c 60 ref.log)" ]
+    [ "$(wc -l <out.jsonl)" -eq "$(wc -l <ref.log)" ]
+}
+
 @test "execute: a real kill -9 from outside during a run, then a restart, loses and repeats nothing" {
     x --state ref "$ORDERS" >/dev/null
     mv logs/bot_manager_integration.log ref.log

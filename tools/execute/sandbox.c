@@ -279,14 +279,18 @@ static void recover(const state_ctx *st, const cJSON *root)
     if (!cJSON_IsArray(u) || !cJSON_GetArraySize(u)) return;
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(root, "log_offset");
     long long from = cJSON_IsNumber(off) ? (long long)off->valuedouble : 0;
+    /* only what was appended after the commit is read: the log may be long */
     char *tail = NULL;
-    size_t len = 0;
-    if (access(st->log, F_OK) == 0 && file_size(st->log) >= from) {
-        char *all = read_file(st->log, &len);
-        tail = xstrdup(all + from);
-        len -= (size_t)from;
-        free(all);
+    FILE *f = fopen(st->log, "r");
+    if (f && fseeko(f, (off_t)from, SEEK_SET) == 0 && file_size(st->log) >= from) {
+        size_t cap = 4096, len = 0, got;
+        tail = xmalloc(cap);
+        while ((got = fread(tail + len, 1, cap - len - 1, f)) > 0)
+            if ((len += got) + 1 == cap) tail = xrealloc(tail, cap *= 2);
+        if (ferror(f)) die(EX_IOERR, "%s: read error:", st->log);
+        tail[len] = 0;
     }
+    if (f) fclose(f);
     const cJSON *v;
     cJSON_ArrayForEach(v, u)
     {
