@@ -256,6 +256,20 @@ for x in open(sys.argv[1]):
     [[ "$stderr" == *"all 240 decisions were sized by an earlier run"* ]]
 }
 
+@test "size: a run killed between printing an order and saving the state neither repeats nor loses it (>>)" {
+    /usr/bin/python3 "$PROPS" gen 8 150 "$T"
+    opts=(--ml-position-sizing --config "$T/config.json")
+    kml-size "${opts[@]}" --state "$T/full.state" "$T/decisions.jsonl" >"$T/full"
+    head -99 "$T/decisions.jsonl" >"$T/d99"
+    head -100 "$T/decisions.jsonl" >"$T/d100"
+    kml-size "${opts[@]}" --state "$T/s" "$T/d99" >/dev/null      # the state as of order 99 ...
+    kml-size "${opts[@]}" --state "$T/lost" "$T/d100" >"$T/out"   # ... but order 100 was printed
+    # the restart appends to its own output: order 100 is replayed, not printed again
+    kml-size "${opts[@]}" --state "$T/s" "$T/decisions.jsonl" >>"$T/out"
+    cmp "$T/out" "$T/full"
+    cmp "$T/s" "$T/full.state"
+}
+
 @test "size: a damaged state file is a located error (65)" {
     echo '{"format": "something-else"}' >"$T/s"
     run --separate-stderr kml-size --state "$T/s" < <(dec 1700000000 SOL/USD 100 0.5 0.8 0.01)

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic.h"
 #include "cli.h"
@@ -287,6 +289,44 @@ static void save_state(const char *path, const pair_ctx *pc, int n)
     cJSON_Delete(o);
 }
 
+/* A run killed between printing an order and replacing the state leaves
+ * that order as the last whole line of its output. When stdout is a
+ * non-empty regular file (a restart with >> onto its own output) and its
+ * last whole line is an order after its pair's state, that order is replayed
+ * into the track record (judge, then remember its target: exactly what
+ * sizing it did) and its decision is not sized or printed again. */
+static void replay_stdout_tail(pair_ctx *pc, int n)
+{
+    struct stat sb;
+    if (fstat(STDOUT_FILENO, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) return;
+    FILE *f = fopen("/proc/self/fd/1", "r");
+    if (!f) return;
+    long back = sb.st_size < 65536 ? (long)sb.st_size : 65536;
+    char *buf = xmalloc((size_t)back + 1);
+    size_t len = fseek(f, -back, SEEK_END) == 0 ? fread(buf, 1, (size_t)back, f) : 0;
+    fclose(f);
+    buf[len] = 0;
+    while (len > 0 && buf[len - 1] != '\n') buf[--len] = 0; /* a partial last line is no order */
+    if (len > 0) {
+        buf[--len] = 0;
+        char *line = strrchr(buf, '\n');
+        cJSON *o = cJSON_Parse(line ? line + 1 : buf);
+        const cJSON *tm = cJSON_GetObjectItemCaseSensitive(o, "time"), *pr = cJSON_GetObjectItemCaseSensitive(o, "pair");
+        const cJSON *ex = cJSON_GetObjectItemCaseSensitive(o, "exposure"), *px = cJSON_GetObjectItemCaseSensitive(o, "price");
+        if (cJSON_IsNumber(tm) && cJSON_IsString(pr) && cJSON_IsNumber(ex) && cJSON_IsNumber(px) &&
+            isfinite(ex->valuedouble) && px->valuedouble > 0)
+            for (int i = 0; i < n; i++) {
+                int64_t t = (int64_t)tm->valuedouble;
+                if (strcmp(pc[i].asset->pair, pr->valuestring) || t <= pc[i].state_time) continue;
+                double e = ex->valuedouble;
+                size_track_step(&pc[i].track, t, px->valuedouble, e > 0 ? 1 : e < 0 ? -1 : 0, fabs(e));
+                pc[i].state_time = t;
+            }
+        cJSON_Delete(o);
+    }
+    free(buf);
+}
+
 /* ---- decisions ---- */
 
 static pair_ctx *decision_pair(const jsonl_reader *r, const cJSON *o, pair_ctx *pc, int n, const kml_config *cfg)
@@ -351,7 +391,10 @@ int main(int argc, char **argv)
         pc[i].last = INT64_MIN;
     }
     if (limits_path) load_limits(limits_path, pc, n);
-    if (state_path) load_state(state_path, pc, n);
+    if (state_path) {
+        load_state(state_path, pc, n);
+        replay_stdout_tail(pc, n);
+    }
 
     jsonl_reader *r = jsonl_open(path);
     cJSON *in;
