@@ -605,6 +605,19 @@ bg_update() { kml-fetch update --pair ADA/USD --quiet "$@" 2>/dev/null 3>&- & pi
     [[ "$stderr" != *"%:"* ]]
 }
 
+@test "update --days: on a terminal, a bar of days with the day reached, pages, trades and the time left" {
+    command -v script >/dev/null || skip "script (util-linux) absent"
+    KML_HTTP_PACE=0.01 script -qec "kml-fetch update --pair ADA/USD --days 40 --dir '$W/h'" /dev/null >"$W/tty.out"
+    tr '\r' '\n' <"$W/tty.out" >"$W/lines"
+    # 40 days asked, the first 260 hours from trades (the rest from OHLC): the bar counts those 11 days
+    grep -qE '^fill \[#*-*\] +[0-9]+% [0-9]+/11 days, reached 2019-0[56]-[0-9]+, [0-9]+ pages, [0-9]+ trades, eta [0-9]+s' "$W/lines"
+    # no line-per-5 % text on a terminal, and --quiet draws nothing
+    [ "$(grep -c '%: reached' "$W/lines")" -eq 0 ]
+    KML_HTTP_PACE=0.01 script -qec "kml-fetch update --pair ADA/USD --days 40 --dir '$W/q' --quiet" /dev/null >"$W/q.out"
+    [ "$(grep -c 'fill \[' "$W/q.out")" -eq 0 ]
+    cmp "$W/h/ADAUSD_60.csv" "$W/q/ADAUSD_60.csv"
+}
+
 @test "update --days: a second update of the same store while one runs exits 75 and changes nothing" {
     fault "Trades slow:5 1 1"   # the first holds the lock, waiting for its second page
     KML_HTTP_TIMEOUT=20 bg_update --days 40 --dir "$W/h"
