@@ -123,6 +123,19 @@ EOF
     cmp a.jsonl c.jsonl
 }
 
+@test "execute: one orders file per pair, merged by time, runs like the merged file" {
+    x --no-state "$ORDERS" >merged.jsonl
+    for p in SOL ETH BTC; do grep "\"pair\": \"$p/USD\"" "$ORDERS" >"$p.jsonl"; done
+    x --no-state BTC.jsonl SOL.jsonl ETH.jsonl >split.jsonl
+    cmp merged.jsonl split.jsonl
+    # the same pair and bar in two streams is an error naming both places
+    head -n 3 "$ORDERS" >a.jsonl
+    head -n 1 "$ORDERS" >b.jsonl
+    run --separate-stderr x --no-state a.jsonl b.jsonl
+    assert_failure 65
+    assert_equal "$stderr" "kml-execute: b.jsonl:1: key 'time': SOL/USD already has an order at 1672531200 (a.jsonl:1)"
+}
+
 @test "execute: a rerun over orders already run changes nothing and emits nothing" {
     x --state st "$ORDERS" >/dev/null
     cp st/account.json before.json
