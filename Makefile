@@ -134,9 +134,17 @@ deps:
 bench: all
 	./bench/run.sh
 
-ASSETS ?= SOL/USD ETH/USD BTC/USD
-pipeline: all
-	./pipelines/run.sh $(ASSETS)
+# make pipeline: each asset's steps (data, features, regimes, models) as a
+# target of its own, so `make -j2 pipeline` runs assets in parallel (each
+# writes only its own runs/<ALT>/ and models/<ALT>/); then the backtest, the
+# ensembles, a paper step and the summary. Default assets: the configuration's.
+ASSETS ?= $(or $(shell bin/kml-config show 2>/dev/null | jq -r '.assets | keys_unsorted | join(" ")' 2>/dev/null),SOL/USD ETH/USD BTC/USD)
+PIPELINE_ASSETS := $(addprefix pipeline-asset/,$(ASSETS))
+.PHONY: $(PIPELINE_ASSETS)
+$(PIPELINE_ASSETS): pipeline-asset/%: all
+	./pipelines/run.sh --asset $*
+pipeline: $(PIPELINE_ASSETS)
+	./pipelines/run.sh --trade $(ASSETS)
 
 install: $(TOOL_BINS)
 	install -d $(DESTDIR)$(BINDIR)

@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
-# pipelines/run.sh: what `make pipeline ASSETS="SOL/USD ETH/USD"` runs. For each
-# asset, in order: market data, features with labels, regimes (fit, then causal
-# labels), training. Every stage is one of the kml-* filters; this script only
-# composes them, so each step can be copied out and run by hand.
+# pipelines/run.sh: what `make pipeline ASSETS="SOL/USD ETH/USD"` runs. Every
+# step is one of the kml-* programs; this script only composes them, so each
+# step can be copied out and run by hand.
+#
+#   run.sh [PAIR...]         everything, for the pairs given (default: the
+#                            configuration's assets), then the summary
+#   run.sh --asset PAIR      one asset's steps: market data, features with
+#                            labels, regimes (fit, then causal labels), the
+#                            final models (make -j runs assets in parallel)
+#   run.sh --trade PAIR...   after the assets: the backtest over history
+#                            (kml-backtest: walk-forward models and ensemble,
+#                            predict | size | execute --sandbox on one account,
+#                            the HTML report), each asset's final ensemble.json
+#                            from the backtest's out-of-sample predictions, one
+#                            paper-trading step on the latest bar (kml bot
+#                            --once, one account), and the summary
+#
+# Incremental: a step runs only when its inputs (files, options, the program
+# itself, the configuration where the step reads it) changed since it last
+# ran; its key is kept in OUT/<ALT>/.keys/. A second run with nothing new does
+# nothing; a new candle redoes what depends on it.
 #
 # Environment (all optional):
 #   SOURCE    auto (default): update historical_data/ from Kraken, and when that
@@ -14,6 +31,7 @@
 #   DATA_DIR  the store (default historical_data)
 #   OUT       per-asset work directory (default runs): features, regimes, results
 #   MODELS    model directory (default models)
+#   STATE     state of the paper-trading step (default state, as kml bot's)
 #   SEED      seed of the simulator and of training (default 1)
 #   SIM_DAYS  days of synthetic market when it is used (default 365)
 #   HISTORY_DAYS days of Kraken candles to keep in the store (default: the
@@ -23,33 +41,63 @@
 #   MAX_GAP   missing bars bridged before the indicators restart (default 3: Kraken
 #             writes no candle for an hour without trades; longer gaps restart)
 #   TRAIN_ARGS extra kml-train options (e.g. "--epochs 5 --window 32")
+#   WF_TRAIN_DAYS, WF_STEP_DAYS  walk-forward window and step of the backtest
+#             and ensemble (default 180 and 30; the history must be longer)
+#   BACKTEST_ARGS extra kml-backtest options (e.g. --ml-position-sizing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests point KML_EXEC_PATH at the build under test (e.g. the sanitizer build).
 export PATH="${KML_EXEC_PATH:+$KML_EXEC_PATH:}$PWD/bin:$PATH"
 
-[ $# -gt 0 ] || set -- SOL/USD ETH/USD BTC/USD
 source=${SOURCE:-auto}
 interval=${INTERVAL:-60}
 archs=${ARCHS:-linear,gru}
 data_dir=${DATA_DIR:-historical_data}
 out=${OUT:-runs}
 models=${MODELS:-models}
+state=${STATE:-state}
 seed=${SEED:-1}
 sim_days=${SIM_DAYS:-365}
 max_gap=${MAX_GAP:-3}
-# kml-config show prints the effective configuration ($KML_CONFIG or config/trading.json)
-history_days=${HISTORY_DAYS:-$(kml-config show | sed -n 's/.*"history_days":[[:space:]]*\([0-9]*\).*/\1/p')}
+wf_train=${WF_TRAIN_DAYS:-180}
+wf_step=${WF_STEP_DAYS:-30}
 case $source in auto|kraken|sim) ;; *) echo "pipeline: SOURCE must be auto, kraken or sim, not '$source'" >&2; exit 64 ;; esac
+[ "$archs" != all ] || archs=linear,lstm,gru,tcn,cnn,transformer,hybrid
+config_file=${KML_CONFIG:-config/trading.json}
 
 say() { printf 'pipeline: %s\n' "$*" >&2; }
+altname() { kml-config pair "$1" | jq -r .altname; }
 
-# Candles of one pair into $2; prints the data source (real or synthetic).
+# step KEYDIR NAME INPUTS... -- COMMAND...: runs COMMAND unless the key of
+# its inputs (their contents, the command's words, the program's binary) is
+# the one recorded when it last succeeded. COMMAND writes its own outputs.
+step() {
+    local keys=$1 name=$2 ins=() key w progs=()
+    shift 2
+    while [ "$1" != -- ]; do ins+=("$1"); shift; done
+    shift
+    for w in "$@"; do case $w in kml-*) progs+=("$(command -v "$w")") ;; esac; done
+    key=$({ printf '%s\0' "$@"; sha256sum "${progs[@]}" "${ins[@]}" 2>/dev/null | cut -c1-64; } | sha256sum | cut -c1-32)
+    if [ "$(cat "$keys/$name" 2>/dev/null)" = "$key" ]; then
+        say "  $name: up to date"
+        return 0
+    fi
+    rm -f "$keys/$name"
+    "$@"
+    mkdir -p "$keys"
+    echo "$key" >"$keys/$name"
+}
+# to FILE COMMAND...: COMMAND's stdout into FILE, atomically.
+to() { local f=$1; shift; "$@" >"$f.tmp" && mv "$f.tmp" "$f"; }
+
+# Candles of one pair into $2 (replaced only when they changed); prints the
+# data source (real or synthetic).
 get_data() {
-    local pair=$1 dest=$2 file
-    file=$(kml-config pair "$pair" --interval "$interval" --dir "$data_dir" | sed 's/.*"file":"\([^"]*\)".*/\1/')
+    local pair=$1 dest=$2 file history_days
+    file=$(kml-config pair "$pair" --interval "$interval" --dir "$data_dir" | jq -r .file)
     if [ "$source" != sim ]; then
         mkdir -p "$data_dir"
+        history_days=${HISTORY_DAYS:-$(kml-config show | jq -r .history_days)}
         # Few retries: an offline machine should fall back in seconds, not minutes.
         # A fill cut short by a failure resumes where it stopped at the next run.
         if KML_HTTP_RETRIES=${KML_HTTP_RETRIES:-1} KML_HTTP_BACKOFF=${KML_HTTP_BACKOFF:-0.5} \
@@ -64,36 +112,132 @@ get_data() {
             file=""
         fi
         if [ -n "$file" ]; then
-            cp "$file" "$dest"
+            cmp -s "$file" "$dest" || cp "$file" "$dest"
             echo real
             return 0
         fi
         say "!!! $pair: NO REAL DATA (no $data_dir/ file and no network): using the SYNTHETIC market (kml-fetch sim). Nothing below is about real prices. !!!"
     fi
-    kml-fetch sim --pair "$pair" --days "$sim_days" --interval "$interval" --seed "$seed" > "$dest"
+    kml-fetch sim --pair "$pair" --days "$sim_days" --interval "$interval" --seed "$seed" >"$dest.new"
+    if cmp -s "$dest.new" "$dest"; then rm "$dest.new"; else mv "$dest.new" "$dest"; fi
     echo synthetic
 }
 
-status=0
-for pair in "$@"; do
-    alt=$(kml-config pair "$pair" | sed 's/.*"altname":"\([^"]*\)".*/\1/')
-    dir="$out/$alt"
+# One asset: data, features, regimes, final models.
+asset() {
+    local pair=$1 alt dir keys src arch
+    alt=$(altname "$pair")
+    dir="$out/$alt" keys="$out/$alt/.keys"
     mkdir -p "$dir" "$models/$alt"
     say "$pair: data"
-    if ! src=$(get_data "$pair" "$dir/candles.csv"); then status=69; continue; fi
-    say "$pair: features ($src data, $(($(wc -l < "$dir/candles.csv") - 1)) candles)"
-    kml-features --labels --interval "$interval" --max-gap "$max_gap" "$dir/candles.csv" > "$dir/features.csv.tmp"
-    mv "$dir/features.csv.tmp" "$dir/features.csv"
+    src=$(get_data "$pair" "$dir/candles.csv") || return $?
+    [ "$(cat "$dir/source" 2>/dev/null)" = "$src" ] || echo "$src" >"$dir/source"
+    say "$pair: features ($src data, $(($(wc -l <"$dir/candles.csv") - 1)) candles)"
+    step "$keys" features "$dir/candles.csv" -- \
+        to "$dir/features.csv" kml-features --labels --interval "$interval" --max-gap "$max_gap" "$dir/candles.csv"
     say "$pair: regimes"
-    kml-regime fit --seed "$seed" -o "$dir/regime.json" "$dir/features.csv"
-    kml-regime label -m "$dir/regime.json" "$dir/features.csv" > "$dir/labelled.csv.tmp"
-    mv "$dir/labelled.csv.tmp" "$dir/labelled.csv"
+    step "$keys" regime "$dir/features.csv" -- kml-regime fit --seed "$seed" -o "$dir/regime.json" "$dir/features.csv"
+    step "$keys" labelled "$dir/features.csv" "$dir/regime.json" -- \
+        to "$dir/labelled.csv" kml-regime label -m "$dir/regime.json" "$dir/features.csv"
     for arch in ${archs//,/ }; do
         say "$pair: training $arch"
+        [ -s "$models/$alt/$arch.safetensors" ] || rm -f "$keys/train-$arch"
         # shellcheck disable=SC2086
-        kml-train --arch "$arch" --pair "$pair" --source "$src" --seed "$seed" -o "$models/$alt" \
-            ${TRAIN_ARGS:-} "$dir/labelled.csv" > "$dir/train-$arch.json"
+        step "$keys" "train-$arch" "$dir/labelled.csv" -- \
+            to "$dir/train-$arch.json" kml-train --arch "$arch" --pair "$pair" --source "$src" --seed "$seed" \
+            -o "$models/$alt" ${TRAIN_ARGS:-} "$dir/labelled.csv"
     done
     say "$pair: done: $dir/ (features.csv, regime.json, labelled.csv, train-*.json), $models/$alt/"
-done
-exit $status
+}
+
+# After every asset: the backtest, the final ensembles, a paper step, the summary.
+trade() {
+    local pairs="$*" pair alt src=real days bt="$out/backtest" keys="$out/.keys" ins=() cands=() wf arch cfg_in=()
+    mkdir -p "$out/store"
+    for pair in "$@"; do
+        alt=$(altname "$pair")
+        [ -s "$out/$alt/labelled.csv" ] || { say "$pair: no $out/$alt/labelled.csv (run the asset steps first)"; return 66; }
+        [ "$(cat "$out/$alt/source")" = synthetic ] && src=synthetic
+        days=$(awk -F, 'NR == 2 { a = $1 } END { printf "%d", ($1 - a) / 86400 }' "$out/$alt/labelled.csv")
+        if [ "$days" -le $((wf_train + wf_step)) ]; then
+            say "$pair: $days days of labelled rows, too few for the walk-forward backtest and ensemble" \
+                "(WF_TRAIN_DAYS=$wf_train + WF_STEP_DAYS=$wf_step); fetch more history (HISTORY_DAYS, SIM_DAYS) or lower WF_TRAIN_DAYS"
+            return 65
+        fi
+        ln -sf "../$alt/candles.csv" "$out/store/${alt}_$interval.csv"
+        ins+=("$out/$alt/candles.csv")
+        cands+=(--candles "$pair=$out/$alt/candles.csv")
+    done
+    [ -f "$config_file" ] && cfg_in=("$config_file")
+    say "backtest: $pairs ($src data; walk-forward $wf_train days, step $wf_step)"
+    # shellcheck disable=SC2086
+    step "$keys" backtest "${ins[@]}" "${cfg_in[@]}" -- \
+        kml-backtest --pairs "$pairs" --data-dir "$out/store" --interval "$interval" --archs "$archs" \
+        --train-days "$wf_train" --step-days "$wf_step" --max-gap "$max_gap" --source "$src" --seed "$seed" \
+        --train-args "${TRAIN_ARGS:-}" ${BACKTEST_ARGS:-} -o "$bt"
+    for pair in "$@"; do
+        alt=$(altname "$pair")
+        wf=()
+        for arch in ${archs//,/ }; do wf+=(--predictions "$bt/$alt/wf_$arch.csv"); done
+        say "$pair: ensemble (weights per regime from the backtest's out-of-sample predictions)"
+        step "$out/$alt/.keys" ensemble "$out/$alt/labelled.csv" "$bt/$alt"/wf_*.csv "${cfg_in[@]}" -- \
+            kml-ensemble fit "${wf[@]}" --pair "$pair" --source "$(cat "$out/$alt/source")" --seed "$seed" --quiet \
+            -o "$out/$alt/ensemble.json" "$out/$alt/labelled.csv"
+    done
+    say "paper trading: one step on the latest bar (kml bot --sandbox --once, state in $state/)"
+    kml-bot --sandbox --once --no-fetch --assets "$pairs" --runs "$out" --models "$models" --state "$state" \
+        --interval "$interval" "${cands[@]}"
+    summary "$@"
+}
+
+# What a person reads in ten seconds.
+summary() {
+    local pair alt best m
+    echo
+    echo "krakenml pipeline summary ($(date -u +%Y-%m-%dT%H:%MZ))"
+    for pair in "$@"; do
+        alt=$(altname "$pair")
+        m="$out/$alt"
+        [ "$(cat "$m/source")" = synthetic ] && echo "$pair: SYNTHETIC data (kml-fetch sim): nothing here is about real prices"
+        # shellcheck disable=SC2046
+        best=$(jq -rs 'map(select(.metrics.test.log_loss != null))
+                | (min_by(.metrics.test.log_loss)) as $b
+                | (map(select(.arch == "linear"))[0].metrics.test.log_loss) as $lin
+                | "best model \($b.arch): test log-loss \($b.metrics.test.log_loss * 10000 | round / 10000)"
+                  + " (class prior \($b.metrics.test.baseline_log_loss * 10000 | round / 10000)"
+                  + (if $lin then ", linear \($lin * 10000 | round / 10000)" else "" end) + ")"' "$m"/train-*.json)
+        printf '%-8s %s\n' "$pair" "$best"
+        printf '%-8s ensemble: %s\n' "" "$(jq -r '[.weights | to_entries[] | "\(.key) " +
+            ([.value | to_entries[] | select(.value > 0.005) | "\(.key) \(.value * 100 | round)%"] | join(" ")
+             | if . == "" then "flat" else . end)] | join("; ")' "$m/ensemble.json")"
+    done
+    local rep="$out/backtest/report"
+    if [ -s "$rep/metrics.json" ]; then
+        jq -r '.strategy as $s | .benchmark as $b
+               | "backtest: total return \($s.total_return * 1000 | round / 10) % against buy and hold \($b.total_return * 1000 | round / 10) %"
+               + " after costs (fees \($s.fees | round), rollover \($s.rollover | round), \($s.trades) trades, \($s.liquidations) liquidations);"
+               + " Sharpe \($s.sharpe * 100 | round / 100) against \($b.sharpe * 100 | round / 100), max drawdown \($s.max_drawdown * 1000 | round / 10) %"
+               + (if .beat_benchmark then ": it beat buy and hold" else ": it did not beat buy and hold" end)' \
+            "$rep/metrics.json" 2>/dev/null || echo "backtest: see $rep/metrics.json"
+    fi
+    if [ -s "$state/account/account.json" ]; then
+        jq -r '"paper account: equity \(.equity * 100 | round / 100) (cash \(.cash * 100 | round / 100)); "
+               + ([.pairs | to_entries[] | "\(.key) " + (if .value.side > 0 then "long" elif .value.side < 0 then "short" else "flat" end)
+                   + (if .value.side != 0 then " \(.value.volume) at \(.value.entry), \(.value.leverage)x" else "" end)
+                   + (if .value.pending then " (target \(.value.pending.exposure * 100 | round / 100) pending for the next open)" else "" end)] | join(", "))' \
+            "$state/account/account.json" 2>/dev/null || echo "paper account: $state/account/account.json"
+    fi
+    echo "report: $rep/report.html"
+}
+
+case ${1:-} in
+    --asset) shift; [ $# = 1 ] || { echo "pipeline: --asset takes one pair" >&2; exit 64; }; asset "$1" ;;
+    --trade) shift; [ $# -gt 0 ] || set -- $(kml-config show | jq -r '.assets | keys_unsorted | join(" ")'); trade "$@" ;;
+    *)
+        [ $# -gt 0 ] || set -- $(kml-config show | jq -r '.assets | keys_unsorted | join(" ")')
+        status=0
+        for pair in "$@"; do asset "$pair" || status=$?; done
+        [ $status = 0 ] || exit $status
+        trade "$@"
+        ;;
+esac

@@ -8,7 +8,10 @@ setup() {
     export DATA_DIR=$d/hd OUT=$d/runs MODELS=$d/models
     # Nothing listens on port 9 of the loopback: Kraken is unreachable, at once.
     export KRAKEN_API_URL=http://127.0.0.1:9 KML_HTTP_RETRIES=0 KML_HTTP_PACE=0
-    export SIM_DAYS=40 ARCHS=linear TRAIN_ARGS="--epochs 3 --quiet"
+    # 70 days of synthetic hours: ~37 days of rows after the warm-up, enough
+    # for a walk-forward backtest of 10-day windows stepping 5 days
+    export SIM_DAYS=70 ARCHS=linear TRAIN_ARGS="--epochs 3 --quiet" WF_TRAIN_DAYS=10 WF_STEP_DAYS=5
+    export STATE=$d/state KML_LOG_DIR=$d/logs
 }
 teardown() {
     [ -f "$d/srv.pid" ] && kill "$(cat "$d/srv.pid")" 2>/dev/null || true
@@ -85,7 +88,7 @@ start_server() {
     start_server
     # the configuration's history_days, 45 here: enough for the 803-bar warm-up and a few hundred rows
     printf '{"history_days": 45}\n' >"$d/trading.json"
-    KML_CONFIG="$d/trading.json" SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    KML_CONFIG="$d/trading.json" SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" --asset SOL/USD
     echo "$stderr"
     assert_success
     [[ $stderr != *SYNTHETIC* ]]
@@ -111,7 +114,7 @@ start_server() {
     # a second run finds the store up to date and fetches no trade
     cp "$store" "$d/before.csv"
     : >"$d/srv/state/requests.log"
-    KML_CONFIG="$d/trading.json" SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    KML_CONFIG="$d/trading.json" SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" --asset SOL/USD
     assert_success
     [[ $stderr == *"up to date"* ]]
     cmp "$d/before.csv" "$store"
@@ -123,9 +126,67 @@ start_server() {
     # a store of the latest 719 hours (what kml-fetch update gave before --days): too short for the
     # warm-up, and HISTORY_DAYS asks for no more
     kml-fetch update --pair SOL/USD --dir "$DATA_DIR" --quiet 2>/dev/null
-    HISTORY_DAYS=20 SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    HISTORY_DAYS=20 SOURCE=kraken run --separate-stderr "$KML_ROOT/pipelines/run.sh" --asset SOL/USD
     assert_failure 65
     [[ $stderr == *"kml-features: $OUT/SOLUSD/candles.csv: 719 candles, the default features with labels need at least "*" (warm-up); fetch more history: kml-fetch update --days "* ]]
     [ ! -e "$OUT/SOLUSD/features.csv" ]
     [ ! -e "$OUT/SOLUSD/regime.json" ]
+}
+
+@test "pipeline: offline, two assets end to end: models, ensembles, backtest report, a paper step on one account, and the summary" {
+    run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD ETH/USD
+    assert_success
+    for a in SOLUSD ETHUSD; do
+        jq -e '(.weights | length) >= 1 and .data.source == "synthetic"' "$OUT/$a/ensemble.json"
+        [ -s "$OUT/backtest/$a/orders.jsonl" ]
+        [ "$(wc -l < "$STATE/bot/$a.orders.jsonl")" = 1 ]
+        # the paper step decided the latest bar
+        [ "$(jq .time "$STATE/bot/$a.orders.jsonl")" = "$(tail -1 "$OUT/$a/candles.csv" | cut -d, -f1)" ]
+    done
+    [ -s "$OUT/backtest/report/report.html" ]
+    jq -e '.strategy.total_return | type == "number"' "$OUT/backtest/report/metrics.json"
+    # one account for both pairs
+    jq -e '.pairs | has("SOL/USD") and has("ETH/USD")' "$STATE/account/account.json"
+    # the summary, on stdout
+    assert_line --index 0 --regexp '^krakenml pipeline summary '
+    assert_line --regexp '^SOL/USD  best model linear: test log-loss [0-9.]+ \(class prior [0-9.]+, linear [0-9.]+\)$'
+    assert_line --regexp '^ +ensemble: .*(ranging|trending|volatile)'
+    assert_line --regexp '^backtest: total return -?[0-9.]+ % against buy and hold -?[0-9.]+ % after costs .*(it beat|it did not beat) buy and hold$'
+    assert_line --regexp '^paper account: equity [0-9.]+ .*SOL/USD .*ETH/USD'
+    assert_line "report: $OUT/backtest/report/report.html"
+    [[ $output == *"SOL/USD: SYNTHETIC data"* ]]
+}
+
+@test "pipeline: a second run with nothing new redoes nothing; a changed option redoes what it affects" {
+    "$KML_ROOT/pipelines/run.sh" SOL/USD >/dev/null 2>&1
+    snap() { find "$OUT" "$MODELS" "$STATE" -type f -not -name '*.lock' -printf '%p %T@\n' | sort; }
+    before=$(snap)
+    run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    assert_success
+    [ "$(snap)" = "$before" ]
+    [ "$(grep -c ': up to date' <<<"$stderr")" = 6 ]
+    [[ $stderr == *"kml-bot: nothing new"* ]]
+    # another walk-forward step redoes the backtest and the ensemble, not the features or the models
+    WF_STEP_DAYS=4 run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    assert_success
+    [[ $stderr == *"features: up to date"* ]]
+    [[ $stderr == *"train-linear: up to date"* ]]
+    [[ $stderr != *"backtest: up to date"* ]]
+    [[ $stderr != *"ensemble: up to date"* ]]
+}
+
+@test "pipeline: too little history for the walk-forward says so (65)" {
+    SIM_DAYS=40 run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    assert_failure 65
+    [[ $stderr == *"too few for the walk-forward backtest and ensemble (WF_TRAIN_DAYS=10 + WF_STEP_DAYS=5)"* ]]
+}
+
+@test "pipeline: make -j2 pipeline runs the assets in parallel, then one trading step across them" {
+    cd "$KML_ROOT"
+    run --separate-stderr make -s -j2 BUILD="${KML_EXEC_PATH%/bin}" pipeline ASSETS="SOL/USD BTC/USD"
+    assert_success
+    [ -s "$OUT/SOLUSD/labelled.csv" ]
+    [ -s "$OUT/XBTUSD/labelled.csv" ]
+    jq -e '.pairs | has("SOL/USD") and has("BTC/USD")' "$STATE/account/account.json"
+    assert_line "report: $OUT/backtest/report/report.html"
 }
