@@ -71,19 +71,22 @@ rows() { { head -n 1 "$D/feat.csv"; sed -n "$(($1 + 1)),$(($2 + 1))p" "$D/feat.c
     [[ "$stderr" == *"two gru models"* ]]
 }
 
-@test "predict: every architecture's probabilities equal PyTorch's on windows of the same rows and scaler, to 1e-5" {
+# PyTorch's probabilities for the windows of the decisions in $4 (rows of
+# $3, models in directory $2 as <arch>.safetensors, or $2/<prefix><arch> with
+# PREFIX set) equal those kml-predict wrote, to 1e-5. Archs: the rest.
+parity() { # mdir features decisions arch...
     need_torch
-    /usr/bin/python3 - "$KML_TORCH_REF" "$D/models" "$D/feat.csv" "$D/all.jsonl" <<'PY'
+    /usr/bin/python3 - "$KML_TORCH_REF" "${PREFIX:-}" "$@" <<'PY'
 import csv, json, subprocess, sys
 import numpy as np
-ref, mdir, data, dec = sys.argv[1:]
+ref, prefix, mdir, data, dec, *archs = sys.argv[1:]
 sys.path.insert(0, ref.rsplit("/", 1)[0]); import torch_models as tm
 rows = list(csv.DictReader(open(data)))
 index = {int(r["time"]): i for i, r in enumerate(rows)}
 decisions = [json.loads(l) for l in open(dec)]
 assert len(decisions) > 400, len(decisions)
-for arch in ["linear", "lstm", "gru", "tcn", "cnn", "transformer", "hybrid"]:
-    path = f"{mdir}/{arch}.safetensors"
+for arch in archs:
+    path = f"{mdir}/{prefix}{arch}.safetensors"
     tensors, meta = tm.read_safetensors(path)
     cfg = json.loads(meta["config"]); feats = json.loads(meta["features"]); sc = json.loads(meta["scaler"])
     off = np.array(json.loads(meta["calibration"])["logit_offset"], dtype=np.float64)
@@ -104,6 +107,16 @@ for arch in ["linear", "lstm", "gru", "tcn", "cnn", "transformer", "hybrid"]:
     print(arch, len(idx), "windows, max |p - torch|", err)
     assert err <= 1e-5, (arch, err)
 PY
+}
+
+@test "predict: every architecture's probabilities equal PyTorch's on windows of the same rows and scaler, to 1e-5" {
+    parity "$D/models" "$D/feat.csv" "$D/all.jsonl" linear lstm gru tcn cnn transformer hybrid
+}
+
+@test "predict: model files kml-train wrote before lib/ml still load and give PyTorch's probabilities" {
+    /usr/bin/python3 "$ENS" "hold,model:linear,model:gru" >e.json
+    kml-predict -m "$FIXTURES/predict" -e e.json "$D/feat.csv" >old.jsonl 2>err.txt
+    PREFIX=old_ parity "$FIXTURES/predict" "$D/feat.csv" old.jsonl linear gru
 }
 
 @test "predict: a decision has DESIGN.md's fields; weights sum to 1, signal and confidence in range, volatility is rv_24" {
