@@ -212,7 +212,7 @@ void size_compute(size_order *o, const size_settings *s, const kml_asset *a, con
         }
         if (L2 == 0)
             FLAT("flat: a stop %.4g%% away (%.4g volatilities) fits before the liquidation of no %sshort",
-                       100 * o->stop_dist, s->stop_vol, lim ? "leverage Kraken allows for a " : "");
+                 100 * o->stop_dist, s->stop_vol, lim ? "leverage Kraken allows for a " : "");
         say(o, "leverage lowered from %.4g to %.4g so the stop %.4g%% away stays %g of the way before liquidation", L,
             L2, 100 * o->stop_dist, 1 - b);
         L = L2;
@@ -260,8 +260,7 @@ void size_compute(size_order *o, const size_settings *s, const kml_asset *a, con
         o->p_win = p, o->kelly = f, o->vol_factor = vf, o->track_factor = tf;
         if (!(f > 1e-12)) FLAT("flat: no edge (confidence %.4g, p_win %.4g, payoff %.4g: Kelly %.4g)", c, p, R, f);
         if (!(tf > 0))
-            FLAT("flat: track record (hit rate %.4g, drawdown %.4g at the maximum %g)", h, dd,
-                       s->max_drawdown);
+            FLAT("flat: track record (hit rate %.4g, drawdown %.4g at the maximum %g)", h, dd, s->max_drawdown);
         e = s->kelly_fraction * f / (o->stop_dist + costs) * vf * tf;
         say(o, "ML: p_win %.4g, payoff %.4g, Kelly %.4g x %g, volatility factor %.4g, track record factor %.4g (hit rate "
             "%.4g, drawdown %.4g)", p, R, f, s->kelly_fraction, vf, tf, h, dd);
