@@ -3,7 +3,8 @@
 implementation of `kml-ensemble fit --walk-forward` written from
 docs/ensemble.md (not from the C): the rule strategies with their bands,
 model:<arch> from predictions files, after-fee bar returns, and per window and
-regime the Ledoit-Wolf shrunk covariance, the tangency start and the projected
+regime the Ledoit-Wolf shrunk covariance (breaks in the data restart the
+strategies, as there), the tangency start and the projected
 gradient ascent on the simplex with the equal-weight penalty, the fallback,
 the entry threshold. Prints "secs=<CPU seconds of the fit>" and, given the C
 tool's ensemble.json, "maxdiff=<largest |weight difference| over every window>".
@@ -65,11 +66,22 @@ def banded(prev, target, band):
     return target
 
 
+# breaks (kml-predict's rule, max gap 3): a bar more than 4 intervals after
+# the previous one, the interval the smallest spacing so far
+brk = np.zeros(n, bool)
+iv = 0
+for t in range(1, n):
+    dt = time_[t] - time_[t - 1]
+    if iv == 0 or dt < iv:
+        iv = dt
+    brk[t] = dt > 4 * iv
 sigs = []
 for name, band in RULES:
     s = np.zeros(n)
     pos = 0.0
     for t in range(n):
+        if brk[t]:
+            pos = 0.0
         if name == "hold":
             x = 1.0
         elif name == "trend":
@@ -99,6 +111,8 @@ for pf in pred_files:
     pos = 0.0
     has = np.zeros(n, bool)
     for t in range(n):
+        if brk[t]:
+            pos = 0.0
         if time_[t] in p:
             dn, up = p[time_[t]]
             x, has[t] = up - dn, True
@@ -111,11 +125,15 @@ for pf in pred_files:
     idx = np.nonzero(has)[0]
     lo, hi = max(lo, idx[0]), min(hi, idx[-1] + 1)
 sig = np.array(sigs).T[lo:hi]
-time_, close, reg, n = time_[lo:hi], close[lo:hi], reg[lo:hi], hi - lo
+time_, close, reg, brk, n = time_[lo:hi], close[lo:hi], reg[lo:hi], brk[lo:hi].copy(), hi - lo
+brk[0] = False
 S = sig.shape[1]
 lr = np.log(close[1:] / close[:-1])
+lr[brk[1:]] = np.nan  # no return across a break
 prev = np.vstack([np.zeros(S), sig[:-1]])
+prev[brk] = 0  # a restart starts from flat
 R = sig[:-1] * lr[:, None] - fee * np.abs(sig[:-1] - prev[:-1])
+ok = np.isfinite(lr)
 
 
 def simplex(v):
@@ -191,6 +209,7 @@ def fit(idx):
         cmb = np.clip((W[reg[idx]] * sig[idx]).sum(1), -1, 1)
         cmb = np.where(np.abs(cmb) < e, 0, cmb)
         pv = np.concatenate([[0], cmb[:-1]])
+        pv[brk[idx]] = 0
         rr = cmb * lr[idx] - fee * np.abs(cmb - pv)
         sd = rr.std(ddof=1) if len(rr) > 1 else 0
         sc = rr.mean() / sd if sd > 0 else 0
@@ -210,7 +229,7 @@ while True:
     inwin = (time_ >= P) & (time_ < P + St)
     if not inwin.any():
         continue
-    idx = np.nonzero((time_[:-1] >= P - D) & (time_[1:] < P))[0]
+    idx = np.nonzero((time_[:-1] >= P - D) & (time_[1:] < P) & ok)[0]
     wins.append(fit(idx))
 secs = time.process_time() - t0
 print("secs=%.4f" % secs)

@@ -208,6 +208,21 @@ windows_upto() { # FILE N outfile opts...
     [ ! -e "$W/c2.json" ]
 }
 
+@test "a break in the data (more than --max-gap + 1 intervals) restarts the strategies; no return spans it" {
+    # 10 bars missing after row 3000: a break at the default --max-gap 3, bridged at 20
+    sed '3002,3011d' "$D/rules.csv" >"$W/gap.csv"
+    n=$(($(wc -l <"$W/gap.csv") - 1))
+    kml-ensemble fit --quiet --strategies hold,meanrev -o "$W/b.json" "$W/gap.csv"
+    # the bar before the break has no return; hold enters twice (at the start and after the break)
+    run jq -r --argjson n "$n" '[.data.bars == $n - 2, .stats.all.hold.turnover * .data.bars, .data.breaks]' "$W/b.json"
+    assert_output "$(printf '[\n  true,\n  2,\n  1\n]')"
+    kml-ensemble fit --quiet --max-gap 20 --strategies hold,meanrev -o "$W/nb.json" "$W/gap.csv"
+    run jq -r --argjson n "$n" '[.data.bars == $n - 1, .stats.all.hold.turnover * .data.bars, .data.breaks]' "$W/nb.json"
+    assert_output "$(printf '[\n  true,\n  1,\n  0\n]')"
+    run kml-ensemble fit --max-gap -1 -o "$W/x.json" "$W/gap.csv"
+    assert_failure 64
+}
+
 # ---- malformed inputs: one located line, exit 65, the old file untouched ----
 
 expect_65() { # message-substring, then the command

@@ -117,7 +117,7 @@ static void preds_free(preds *P)
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 void ens_read(ens_data *d, const char *labelled, const char *const *pred, int npred, const char *strategies,
-              double fee)
+              double fee, int max_gap)
 {
     memset(d, 0, sizeof *d);
     preds P;
@@ -205,6 +205,8 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
     d->regime = xmalloc((size_t)cap * sizeof *d->regime);
     d->sig = xmalloc((size_t)cap * S * sizeof *d->sig);
     unsigned char *has = xmalloc((size_t)cap);
+    d->brk = xmalloc((size_t)cap);
+    int64_t interval = 0;
     const arch_preds *a0 = P.narch ? &P.a[0] : NULL;
     long cur = 0;
     int64_t prev = INT64_MIN;
@@ -216,8 +218,18 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
             d->regime = xrealloc(d->regime, (size_t)cap * sizeof *d->regime);
             d->sig = xrealloc(d->sig, (size_t)cap * S * sizeof *d->sig);
             has = xrealloc(has, (size_t)cap);
+            d->brk = xrealloc(d->brk, (size_t)cap);
         }
         int64_t t = csv_time_increasing(r, ctime, &prev);
+        /* A break (kml-predict's rule): the strategies restart, as the features did. */
+        unsigned char isbrk = 0;
+        if (n > 0) {
+            int64_t dt = t - d->time[n - 1];
+            if (interval == 0 || dt < interval) interval = dt;
+            isbrk = dt > (int64_t)(max_gap + 1) * interval;
+        }
+        if (isbrk)
+            for (int s = 0; s < S; s++) strategy_reset(&st[s]);
         double c = csv_double(r, cclose);
         char b[32];
         if (!(c > 0)) csv_die(r, cclose, "price %s is not positive", fmt_double(b, c));
@@ -257,6 +269,7 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
         d->close[n] = c;
         d->regime[n] = ri;
         has[n] = (unsigned char)hp;
+        d->brk[n] = isbrk;
         n++;
     }
     if (n == 0) die(EX_DATAERR, "%s: no rows (only a header)", lname);
@@ -289,6 +302,9 @@ void ens_read(ens_data *d, const char *labelled, const char *const *pred, int np
     memmove(d->close, d->close + lo, (size_t)d->n * sizeof *d->close);
     memmove(d->regime, d->regime + lo, (size_t)d->n * sizeof *d->regime);
     memmove(d->sig, d->sig + lo * S, (size_t)d->n * S * sizeof *d->sig);
+    memmove(d->brk, d->brk + lo, (size_t)d->n);
+    d->brk[0] = 0;
+    for (long t = 1; t < d->n; t++) d->breaks += d->brk[t];
     if (d->n < 3) die(EX_DATAERR, "%s: %ld bar%s, too few to fit (need at least 3)", lname, d->n, d->n == 1 ? "" : "s");
 
     d->nreg = nreg;
@@ -327,12 +343,14 @@ void ens_compute_returns(ens_data *d, double fee)
     d->turn = xmalloc((size_t)n * S * sizeof *d->turn);
     d->logret = xmalloc((size_t)n * sizeof *d->logret);
     for (long t = 0; t < n; t++) {
-        double r = t + 1 < n ? log(d->close[t + 1] / d->close[t]) : NAN;
+        int start = t == 0 || (d->brk && d->brk[t]);         /* a restart: from flat */
+        int has = t + 1 < n && !(d->brk && d->brk[t + 1]); /* a next bar, not across a break */
+        double r = has ? log(d->close[t + 1] / d->close[t]) : NAN;
         d->logret[t] = r;
         for (int s = 0; s < S; s++) {
-            double cur = d->sig[t * S + s], prev = t ? d->sig[(t - 1) * S + s] : 0;
+            double cur = d->sig[t * S + s], prev = start ? 0 : d->sig[(t - 1) * S + s];
             d->turn[t * S + s] = fabs(cur - prev);
-            d->ret[t * S + s] = t + 1 < n ? strategy_bar_return(cur, prev, r, fee) : NAN;
+            d->ret[t * S + s] = has ? strategy_bar_return(cur, prev, r, fee) : NAN;
         }
     }
 }
@@ -350,6 +368,7 @@ void ens_data_free(ens_data *d)
     free(d->ret);
     free(d->turn);
     free(d->logret);
+    free(d->brk);
     free(d->input);
     for (int i = 0; i < d->npred; i++) free(d->pred_files[i]);
     free(d->pred_files);

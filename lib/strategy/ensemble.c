@@ -341,6 +341,7 @@ void ens_fit_bars(const ens_data *d, const long *idx, long m, const ens_opts *o,
             long t = idx[i];
             double c = raw_combined(d, f->w + (size_t)d->regime[t] * S, t);
             if (fabs(c) < e) c = 0;
+            if (d->brk && d->brk[t]) prev = 0;
             R[i] = strategy_bar_return(c, prev, d->logret[t], d->fee);
             prev = c;
         }
@@ -459,9 +460,10 @@ static cJSON *strategy_stats(const ens_data *d, const long *idx, long m, double 
 cJSON *ens_run(const ens_data *d, const ens_opts *o)
 {
     static const char *objn[] = {"sharpe", "sortino", "return"};
-    long n = d->n, m = n - 1;
+    long n = d->n, m = 0;
     long *idx = xmalloc((size_t)n * sizeof *idx);
-    for (long t = 0; t < m; t++) idx[t] = t;
+    for (long t = 0; t < n; t++)
+        if (isfinite(d->logret[t])) idx[m++] = t; /* bars with a return */
     ens_fit f;
     ens_fit_bars(d, idx, m, o, &f);
     double ppy = ppy_of(f.interval);
@@ -476,8 +478,10 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
     /* The in-sample combination. */
     double *R = xmalloc((size_t)n * sizeof *R), *T = xmalloc((size_t)n * sizeof *T), prev = 0;
     for (long i = 0; i < m; i++) {
-        double c = ens_combined(d, &f, i);
-        R[i] = strategy_bar_return(c, prev, d->logret[i], d->fee);
+        long t = idx[i];
+        double c = ens_combined(d, &f, t);
+        if (d->brk && d->brk[t]) prev = 0;
+        R[i] = strategy_bar_return(c, prev, d->logret[t], d->fee);
         T[i] = fabs(c - prev);
         prev = c;
     }
@@ -504,6 +508,7 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
     json_add_num(da, "first", (double)f.first);
     json_add_num(da, "last", (double)f.last);
     json_add_num(da, "bars", (double)f.bars);
+    json_add_num(da, "breaks", (double)d->breaks);
     cJSON_AddStringToObject(da, "input", d->input ? d->input : "");
     cJSON_AddItemToObject(da, "predictions", names_json(d->pred_files, d->npred));
 
@@ -522,7 +527,8 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
             if (b == n || d->time[b] >= P + St) continue;
             while (a < n && d->time[a] < P - D) a++;
             long nf = 0;
-            for (long t = a; t + 1 < n && d->time[t + 1] < P; t++) fi[nf++] = t;
+            for (long t = a; t + 1 < n && d->time[t + 1] < P; t++)
+                if (isfinite(d->logret[t])) fi[nf++] = t;
             ens_fit fw;
             ens_fit_bars(d, fi, nf, o, &fw);
             cJSON *w = cJSON_CreateObject();
@@ -540,12 +546,14 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
             json_add_num(w, "entry", fw.entry);
             cJSON_AddItemToArray(wins, w);
             for (long t = b; t < n && d->time[t] < P + St; t++) {
-                if (t + 1 >= n) break;
+                if (!isfinite(d->logret[t])) continue; /* the last bar, or one before a break */
+                int start = no == 0 || (d->brk && d->brk[t]);
+                if (start) cprev = 0;
                 double c = ens_combined(d, &fw, t);
                 oR[no] = strategy_bar_return(c, cprev, d->logret[t], d->fee);
                 oT[no] = fabs(c - cprev);
-                hR[no] = strategy_bar_return(1, no ? 1 : 0, d->logret[t], d->fee);
-                hT[no] = no ? 0 : 1;
+                hR[no] = strategy_bar_return(1, start ? 0 : 1, d->logret[t], d->fee);
+                hT[no] = start ? 1 : 0;
                 cprev = c;
                 oi[no++] = t;
             }

@@ -21,7 +21,7 @@
 #include "util.h"
 
 enum { O_PRED = 256, O_STRAT, O_OBJ, O_FEE, O_MINS, O_PEN, O_SEED, O_WF, O_TRAIN, O_STEP, O_PAIR, O_SOURCE,
-       O_CONFIG, O_QUIET };
+       O_CONFIG, O_QUIET, O_MAXGAP };
 
 static int cmd_fit(int argc, char **argv)
 {
@@ -33,6 +33,7 @@ static int cmd_fit(int argc, char **argv)
         {"min-samples", O_MINS, "N", "bars a regime needs for its own weights (default: config, 500)"},
         {"penalty", O_PEN, "X", "pull toward equal weights (default: config, 0.1)"},
         {"seed", O_SEED, "N", "accepted for the pipeline's uniform options; the fit uses no randomness"},
+        {"max-gap", O_MAXGAP, "N", "missing bars before a break that restarts the strategies (default 3, as kml-predict)"},
         {"walk-forward", O_WF, NULL, "also fit rolling windows, each on bars before it only"},
         {"train-days", O_TRAIN, "D", "walk-forward: days of bars each window is fitted on (default 180)"},
         {"step-days", O_STEP, "S", "walk-forward: days each window's weights are used for (default 30)"},
@@ -46,7 +47,7 @@ static int cmd_fit(int argc, char **argv)
     ens_opts o;
     ens_opts_defaults(&o);
     const char **pred = xmalloc((size_t)argc * sizeof *pred);
-    int npred = 0, quiet = 0, obj_set = 0, mins_set = 0, pen_set = 0, tset = 0;
+    int npred = 0, quiet = 0, obj_set = 0, mins_set = 0, pen_set = 0, tset = 0, max_gap = 3;
     const char *strategies = NULL, *out = NULL, *config_path = NULL;
     double fee = NAN;
     kml_pair pair;
@@ -66,6 +67,7 @@ static int cmd_fit(int argc, char **argv)
         case O_MINS: o.min_samples = cli_long("min-samples", optarg, 2, 1000000000L), mins_set = 1; break;
         case O_PEN: o.penalty = cli_double("penalty", optarg, 0, 1e6), pen_set = 1; break;
         case O_SEED: (void)cli_long("seed", optarg, 0, INT64_MAX); break;
+        case O_MAXGAP: max_gap = (int)cli_long("max-gap", optarg, 0, 1000000000L); break;
         case O_WF: o.walk_forward = 1; break;
         case O_TRAIN: o.train_days = cli_double("train-days", optarg, 1.0 / 24, 36500), tset = 1; break;
         case O_STEP: o.step_days = cli_double("step-days", optarg, 1.0 / 24, 36500), tset = 1; break;
@@ -108,7 +110,7 @@ static int cmd_fit(int argc, char **argv)
 
     double t0 = now_seconds();
     ens_data d;
-    ens_read(&d, path, pred, npred, strategies, o.fee);
+    ens_read(&d, path, pred, npred, strategies, o.fee, max_gap);
     if (!quiet && (d.dropped_head || d.dropped_tail))
         fprintf(stderr, "kml-ensemble: %s: %ld bars before the first and %ld after the last model prediction left out\n",
                 d.input, d.dropped_head, d.dropped_tail);
