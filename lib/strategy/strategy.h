@@ -16,6 +16,9 @@
  *     the caller supplies the probabilities (walk-forward predictions when
  *     fitting, the model's output live). They read no feature column.
  *
+ * A tool includes "strategy/strategy.h" and links the archive with
+ * `<stage>_LIBS := strategy` in its tool.mk.
+ *
  * Use (one strategy):
  *
  *   strategy s;
