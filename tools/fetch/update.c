@@ -21,7 +21,9 @@
  *
  * One update at a time per store: a lock on .<store>.lock (flock); a second
  * update of the same file exits 75 at once. Holding the lock, an update removes
- * the temporaries that a killed one left behind. */
+ * the temporaries that a killed one left behind. One trades fill at a time per
+ * directory (.trades-fill.lock): a second waits, so that fills of several pairs
+ * keep together to Kraken's pace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -182,10 +184,37 @@ static void on_page(void *vctx, long pages, long trades, double last_time)
     if (u->uncommitted > 0 && now_seconds() - u->last_commit >= u->checkpoint) fill_commit(u, 1);
 }
 
+/* One trades fill at a time per store directory: Kraken's public limit is
+ * per address, so fills of several pairs at once (make -j) would share one
+ * second between them. A fill waits for the one before it; the descriptor
+ * returned is closed (the lock released) when the fill ends. */
+static int lock_fills(const char *store)
+{
+    char *c = xstrdup(store);
+    const char *dir = dirname(c);
+    size_t n = strlen(dir) + 24;
+    char *lock = xmalloc(n);
+    snprintf(lock, n, "%s/.trades-fill.lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) die(EX_CANTCREAT, "%s:", lock);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) die(EX_OSERR, "%s: flock:", lock);
+        warn("fill %s: waiting for another kml-fetch update's trades fill in %s to end (Kraken's limit is per "
+             "address)",
+             store, dir);
+        while (flock(fd, LOCK_EX) != 0)
+            if (errno != EINTR) die(EX_OSERR, "%s: flock:", lock);
+    }
+    free(lock);
+    free(c);
+    return fd;
+}
+
 /* Rebuild candles [from, to) from Kraken's trades into u's file. Every trade
  * before `to` is read, so the last candle is complete and is written too. */
 static void fill_trades(filler *u, kraken_client *kc, const kml_pair *p, int minutes, int64_t from, int64_t to)
 {
+    int lock = lock_fills(u->path);
     u->from = from;
     u->to = to;
     u->next_pct = 0;
@@ -199,6 +228,7 @@ static void fill_trades(filler *u, kraken_client *kc, const kml_pair *p, int min
     candle c;
     if (candle_agg_flush(&u->agg, &c)) put_candle(u, &c);
     progress_done(&u->pr);
+    close(lock);
 }
 
 /* ---- the store ---- */
