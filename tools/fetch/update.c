@@ -427,10 +427,13 @@ int cmd_update(int argc, char **argv)
         if (trades) {
             int64_t to = !strcmp(via, "trades") ? current : current - OHLC_HANDOVER * u.step;
             long before = u.added;
-            if (round == 0 && days) {
+            if (round == 0) {
                 char a[32];
-                warn("fill %s: from %s via Kraken's trades, then OHLC for the last %d candles", path,
-                     iso8601(a, (double)start), OHLC_HANDOVER);
+                if (!strcmp(via, "trades"))
+                    warn("fill %s: from %s via Kraken's trades", path, iso8601(a, (double)start));
+                else
+                    warn("fill %s: from %s via Kraken's trades, then OHLC for the last %d candles", path,
+                         iso8601(a, (double)start), OHLC_HANDOVER);
             }
             fill_trades(&u, kc, &p, minutes, start, to);
             via_trades += u.added - before;
