@@ -4,7 +4,7 @@
 set -u
 build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libcjson-dev libcsv-dev libopenblas-dev
             liblapacke-dev libssl-dev)
-tool_pkgs=(gnuplot-nox bats bats-assert bats-support ca-certificates time jq chromium)
+tool_pkgs=(gnuplot-nox bats bats-assert bats-support ca-certificates time jq chromium slurm-wlm munge)
 check_pkgs=(python3 python3-numpy python3-pandas python3-torch)
 all=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${check_pkgs[@]}")
 
