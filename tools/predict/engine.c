@@ -160,72 +160,75 @@ static const pred_weights *weights_at(const pred_ens *e, int64_t t)
     return &e->top;
 }
 
-cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
+/* One input row's numbers. */
+typedef struct {
+    int64_t t;
+    double close, vol;
+    double preg[PRED_MAX_REGIMES], pmax; /* p_<regime> in ensemble.json's order, and the largest */
+    const char *label;                   /* the regime label (owned by the reader) */
+    int li;                              /* its index among the regimes, -1 when not one of them */
+} bar;
+
+/* Read the current row of r into b and the strategies' columns into p->row;
+ * a bad value dies 65, located. */
+static void bar_read(predictor *p, csv_reader *r, int64_t t, bar *b)
 {
     const pred_ens *e = p->e;
-    int S = e->S, R = e->R;
-    *logp = NULL;
-    int64_t t = csv_int(r, p->c_time);
-    if (p->last != INT64_MIN && t <= p->last) {
-        if (!p->said_skip++)
-            warn("%s:%ld: rows up to time %lld were already processed (the state): no decision for them",
-                 csv_path(r), csv_line(r), (long long)p->last);
-        return NULL;
-    }
-    if (p->wf && t > p->wf_end) { /* the predictions end (the last bars have no label to train on): stop here */
-        if (!p->said_end++)
-            warn("%s: the predictions end at time %lld: no decision from %s:%ld on (the state stays at the last bar "
-                 "decided, so a longer predictions file continues from there)", p->wf->path, (long long)p->wf_end,
-                 csv_path(r), csv_line(r));
-        return NULL;
-    }
+    b->t = t;
     for (int c = 0; c < p->ncols; c++) p->row[c] = NAN;
-    double close = csv_double(r, p->c_close);
-    if (!(close > 0)) csv_die(r, p->c_close, "not a positive price: %s", csv_field(r, p->c_close));
-    double vol = csv_double(r, p->c_vol);
-    double preg[PRED_MAX_REGIMES], pmax = 0;
-    for (int k = 0; k < R; k++) {
-        preg[k] = csv_double(r, p->c_p[k]);
-        if (preg[k] < 0 || preg[k] > 1) csv_die(r, p->c_p[k], "not a probability: %s", csv_field(r, p->c_p[k]));
-        if (preg[k] > pmax) pmax = preg[k];
+    b->close = csv_double(r, p->c_close);
+    if (!(b->close > 0)) csv_die(r, p->c_close, "not a positive price: %s", csv_field(r, p->c_close));
+    b->vol = csv_double(r, p->c_vol);
+    b->pmax = 0;
+    for (int k = 0; k < e->R; k++) {
+        b->preg[k] = csv_double(r, p->c_p[k]);
+        if (b->preg[k] < 0 || b->preg[k] > 1) csv_die(r, p->c_p[k], "not a probability: %s", csv_field(r, p->c_p[k]));
+        if (b->preg[k] > b->pmax) b->pmax = b->preg[k];
     }
-    const char *label = csv_field(r, p->c_regime);
-    int li = -1;
-    for (int k = 0; k < R; k++)
-        if (!strcmp(e->regimes[k], label)) li = k;
-    for (int s = 0; s < S; s++)
+    b->label = csv_field(r, p->c_regime);
+    b->li = -1;
+    for (int k = 0; k < e->R; k++)
+        if (!strcmp(e->regimes[k], b->label)) b->li = k;
+    for (int s = 0; s < e->S; s++)
         if (p->st[s].def)
             for (int j = 0; j < p->st[s].def->ncols; j++) p->row[p->st[s].col[j]] = csv_double(r, p->st[s].col[j]);
+}
 
-    /* the bar interval and breaks in the data */
+/* The previous bar's outcome, now that this bar's close is known: the bar
+ * interval, a break in the data (the strategies restart), each strategy's
+ * after-fee return into its adaptation moments; then this row into the ring. */
+static void bar_outcome(predictor *p, csv_reader *r, const bar *b)
+{
+    const pred_ens *e = p->e;
     int brk = 0;
     if (p->nring > 0) {
-        int64_t dt = t - p->rtime[p->nring - 1];
+        int64_t dt = b->t - p->rtime[p->nring - 1];
         if (p->interval == 0 || dt < p->interval) p->interval = dt;
         brk = dt > (int64_t)(p->strat_gap + 1) * p->interval;
     }
-    /* the outcome of the last bar: each strategy's after-fee return on it */
     if (p->nring > 0 && !brk) {
-        double lr = log(close / p->prev_close);
-        for (int s = 0; s < S; s++)
+        double lr = log(b->close / p->prev_close);
+        for (int s = 0; s < e->S; s++)
             if (isfinite(p->sig1[s]))
                 collab_adapt_update(&e->ad, &p->am[s], &p->av[s],
                                     strategy_bar_return(p->sig1[s], isfinite(p->sig2[s]) ? p->sig2[s] : 0, lr, e->fee));
     }
-    if (brk) { /* the features restarted: so do the strategies */
-        for (int s = 0; s < S; s++) strategy_reset(&p->st[s]), p->sig1[s] = p->sig2[s] = NAN;
-    }
-    /* the ring of raw feature rows */
+    if (brk) /* the features restarted: so do the strategies */
+        for (int s = 0; s < e->S; s++) strategy_reset(&p->st[s]), p->sig1[s] = p->sig2[s] = NAN;
     if (p->nring == p->L) {
         memmove(p->ring, p->ring + p->U, sizeof(double) * (size_t)(p->L - 1) * p->U);
         memmove(p->rtime, p->rtime + 1, sizeof(int64_t) * (size_t)(p->L - 1));
         p->nring--;
     }
     for (int u = 0; u < p->U; u++) p->ring[p->nring * p->U + u] = csv_double(r, p->c_u[u]);
-    p->rtime[p->nring++] = t;
+    p->rtime[p->nring++] = b->t;
+}
 
-    /* the models' probabilities */
-    int all = 1, before_first = p->wf && t < p->wf->first;
+/* Each model's probabilities into p->prob and p->kok (from its window, or
+ * the walk-forward file); returns 1 when every model has them. */
+static int bar_models(predictor *p, csv_reader *r, int64_t t, int before_first)
+{
+    int all = 1;
     for (int k = 0; k < p->K; k++) {
         double *pk = p->prob + 3 * k;
         if (p->wf) {
@@ -246,8 +249,14 @@ cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
         }
         all &= p->kok[k];
     }
-    /* each strategy's signal */
-    for (int s = 0; s < S; s++) {
+    return all;
+}
+
+/* Each strategy's signal into p->sig (NaN for a model without
+ * probabilities) and p->present. */
+static void bar_signals(predictor *p)
+{
+    for (int s = 0; s < p->e->S; s++) {
         p->present[s] = 1;
         if (p->st[s].def) {
             p->sig[s] = strategy_step(&p->st[s], p->row, NULL);
@@ -258,82 +267,118 @@ cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
         p->present[s] = p->kok[k];
         p->sig[s] = p->kok[k] ? strategy_step(&p->st[s], NULL, p->prob + 3 * k) : NAN;
     }
+}
+
+/* The decision of bar b under the weights pw: weights used, signal,
+ * confidence; the decision object, and the log fields in *logp. */
+static cJSON *bar_decide(predictor *p, const bar *b, const pred_weights *pw, cJSON **logp)
+{
+    const pred_ens *e = p->e;
+    int S = e->S, R = e->R;
+    /* weights: the regime's (or the mixture by regime probability), adapted, over the strategies present */
+    if (p->o.hard_regime) memcpy(p->base, pw->W + (size_t)(b->li >= 0 ? b->li : R) * S, sizeof(double) * S);
+    else collab_mix(pw->W, b->preg, R, S, p->base);
+    for (int s = 0; s < S; s++) p->factor[s] = collab_adapt_factor(&e->ad, p->am[s], p->av[s]);
+    collab_weights(p->base, p->factor, p->present, S, p->w);
+    double raw = 0, mw = 0, mm = 0, sig0[S];
+    for (int s = 0; s < S; s++) {
+        sig0[s] = p->present[s] ? p->sig[s] : 0;
+        raw += p->w[s] * sig0[s];
+    }
+    for (int k = 0; k < p->K; k++)
+        if (p->kok[k]) {
+            double wk = p->w[p->kmember[k]];
+            mw += wk, mm += wk * fabs(p->prob[3 * k + 2] - p->prob[3 * k]);
+        }
+    double A = collab_agreement(p->w, sig0, S), M = mw > 0 ? mm / mw : 0, P = b->li >= 0 ? b->preg[b->li] : b->pmax;
+    double conf = collab_confidence(A, M, P);
+    raw = raw > 1 ? 1 : raw < -1 ? -1 : raw;
+    double signal = fabs(raw) < pw->entry || conf < e->min_conf ? 0 : raw;
+
+    cJSON *models = cJSON_CreateObject(), *sigs = cJSON_CreateObject(), *ws = cJSON_CreateObject();
+    cJSON *missing = cJSON_CreateArray(), *fac = cJSON_CreateObject();
+    for (int k = 0; k < p->K; k++) {
+        if (p->kok[k]) cJSON_AddItemToObject(models, p->karch[k], num_array(p->prob + 3 * k, 3));
+        else cJSON_AddItemToArray(missing, cJSON_CreateString(p->karch[k]));
+    }
+    for (int s = 0; s < S; s++) {
+        if (p->present[s]) json_add_num(sigs, e->names[s], p->sig[s]);
+        json_add_num(ws, e->names[s], p->w[s]);
+        json_add_num(fac, e->names[s], p->factor[s]);
+    }
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddNumberToObject(d, "time", (double)b->t);
+    cJSON_AddStringToObject(d, "pair", p->o.pair);
+    json_add_num(d, "close", b->close);
+    cJSON_AddStringToObject(d, "regime", b->label);
+    cJSON_AddItemToObject(d, "models", models);
+    cJSON_AddItemToObject(d, "signals", sigs);
+    cJSON_AddItemToObject(d, "weights", ws);
+    json_add_num(d, "signal", signal);
+    json_add_num(d, "confidence", conf);
+    json_add_num(d, "volatility", b->vol);
+    cJSON_AddStringToObject(d, "source", p->o.source);
+    cJSON_AddItemToObject(d, "missing", missing);
+    json_add_num(d, "raw_signal", raw);
+    cJSON *lg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(lg, "time", (double)b->t);
+    cJSON_AddStringToObject(lg, "pair", p->o.pair);
+    cJSON_AddStringToObject(lg, "regime", b->label);
+    cJSON_AddItemToObject(lg, "weights", cJSON_Duplicate(ws, 1));
+    cJSON_AddItemToObject(lg, "signals", cJSON_Duplicate(sigs, 1));
+    cJSON_AddItemToObject(lg, "adaptation", fac);
+    json_add_num(lg, "agreement", A);
+    json_add_num(lg, "margin", M);
+    json_add_num(lg, "regime_p", P);
+    json_add_num(lg, "signal", signal);
+    json_add_num(lg, "confidence", conf);
+    cJSON_AddItemToObject(lg, "missing", cJSON_Duplicate(missing, 1));
+    cJSON_AddStringToObject(lg, "source", p->o.source);
+    *logp = lg;
+    return d;
+}
+
+cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp)
+{
+    const pred_ens *e = p->e;
+    *logp = NULL;
+    int64_t t = csv_int(r, p->c_time);
+    if (p->last != INT64_MIN && t <= p->last) {
+        if (!p->said_skip++)
+            warn("%s:%ld: rows up to time %lld were already processed (the state): no decision for them",
+                 csv_path(r), csv_line(r), (long long)p->last);
+        return NULL;
+    }
+    if (p->wf && t > p->wf_end) { /* the predictions end (the last bars have no label to train on): stop here */
+        if (!p->said_end++)
+            warn("%s: the predictions end at time %lld: no decision from %s:%ld on (the state stays at the last bar "
+                 "decided, so a longer predictions file continues from there)", p->wf->path, (long long)p->wf_end,
+                 csv_path(r), csv_line(r));
+        return NULL;
+    }
+    bar b;
+    bar_read(p, r, t, &b);
+    bar_outcome(p, r, &b);
+    int before_first = p->wf && t < p->wf->first;
+    int all = bar_models(p, r, t, before_first);
+    bar_signals(p);
     const pred_weights *pw = weights_at(e, t);
     if (!pw && !p->said_nowin++)
         warn("%s: bars before the first window's from (%lld) have no out-of-sample weights: no decision for them",
              p->o.ens_path, (long long)e->win[0].from);
-    if (before_first && !p->said_nowin++)
+    if (before_first && !p->said_first++)
         warn("%s: bars before the first prediction (time %lld) get no decision", p->wf->path, (long long)p->wf->first);
     if (!p->started) p->started = all && pw && !before_first;
     cJSON *d = NULL;
     if (p->started && pw && !before_first) {
-        /* weights: the regime's (or the mixture by regime probability), adapted, over the strategies present */
-        if (p->o.hard_regime) memcpy(p->base, pw->W + (size_t)(li >= 0 ? li : R) * S, sizeof(double) * S);
-        else collab_mix(pw->W, preg, R, S, p->base);
-        for (int s = 0; s < S; s++) p->factor[s] = collab_adapt_factor(&e->ad, p->am[s], p->av[s]);
-        collab_weights(p->base, p->factor, p->present, S, p->w);
-        double raw = 0, mw = 0, mm = 0, sig0[S];
-        for (int s = 0; s < S; s++) {
-            sig0[s] = p->present[s] ? p->sig[s] : 0;
-            raw += p->w[s] * sig0[s];
-        }
-        for (int k = 0; k < p->K; k++)
-            if (p->kok[k]) {
-                double wk = p->w[p->kmember[k]];
-                mw += wk, mm += wk * fabs(p->prob[3 * k + 2] - p->prob[3 * k]);
-            }
-        double A = collab_agreement(p->w, sig0, S), M = mw > 0 ? mm / mw : 0, P = li >= 0 ? preg[li] : pmax;
-        double conf = collab_confidence(A, M, P);
-        raw = raw > 1 ? 1 : raw < -1 ? -1 : raw;
-        double signal = fabs(raw) < pw->entry || conf < e->min_conf ? 0 : raw;
-
-        cJSON *models = cJSON_CreateObject(), *sigs = cJSON_CreateObject(), *ws = cJSON_CreateObject();
-        cJSON *missing = cJSON_CreateArray(), *fac = cJSON_CreateObject();
-        for (int k = 0; k < p->K; k++) {
-            if (p->kok[k]) cJSON_AddItemToObject(models, p->karch[k], num_array(p->prob + 3 * k, 3));
-            else cJSON_AddItemToArray(missing, cJSON_CreateString(p->karch[k]));
-        }
-        for (int s = 0; s < S; s++) {
-            if (p->present[s]) json_add_num(sigs, e->names[s], p->sig[s]);
-            json_add_num(ws, e->names[s], p->w[s]);
-            json_add_num(fac, e->names[s], p->factor[s]);
-        }
-        d = cJSON_CreateObject();
-        cJSON_AddNumberToObject(d, "time", (double)t);
-        cJSON_AddStringToObject(d, "pair", p->o.pair);
-        json_add_num(d, "close", close);
-        cJSON_AddStringToObject(d, "regime", label);
-        cJSON_AddItemToObject(d, "models", models);
-        cJSON_AddItemToObject(d, "signals", sigs);
-        cJSON_AddItemToObject(d, "weights", ws);
-        json_add_num(d, "signal", signal);
-        json_add_num(d, "confidence", conf);
-        json_add_num(d, "volatility", vol);
-        cJSON_AddStringToObject(d, "source", p->o.source);
-        cJSON_AddItemToObject(d, "missing", missing);
-        json_add_num(d, "raw_signal", raw);
-        cJSON *lg = cJSON_CreateObject();
-        cJSON_AddNumberToObject(lg, "time", (double)t);
-        cJSON_AddStringToObject(lg, "pair", p->o.pair);
-        cJSON_AddStringToObject(lg, "regime", label);
-        cJSON_AddItemToObject(lg, "weights", cJSON_Duplicate(ws, 1));
-        cJSON_AddItemToObject(lg, "signals", cJSON_Duplicate(sigs, 1));
-        cJSON_AddItemToObject(lg, "adaptation", fac);
-        json_add_num(lg, "agreement", A);
-        json_add_num(lg, "margin", M);
-        json_add_num(lg, "regime_p", P);
-        json_add_num(lg, "signal", signal);
-        json_add_num(lg, "confidence", conf);
-        cJSON_AddItemToObject(lg, "missing", cJSON_Duplicate(missing, 1));
-        cJSON_AddStringToObject(lg, "source", p->o.source);
-        *logp = lg;
+        d = bar_decide(p, &b, pw, logp);
         if (t <= p->emit_after) { /* already in the output file (a restart): processed, not printed */
-            cJSON_Delete(d), cJSON_Delete(lg);
+            cJSON_Delete(d), cJSON_Delete(*logp);
             d = NULL, *logp = NULL;
         }
     }
-    for (int s = 0; s < S; s++) p->sig2[s] = p->sig1[s], p->sig1[s] = p->present[s] ? p->sig[s] : NAN;
-    p->prev_close = close;
+    for (int s = 0; s < e->S; s++) p->sig2[s] = p->sig1[s], p->sig1[s] = p->present[s] ? p->sig[s] : NAN;
+    p->prev_close = b.close;
     p->last = t;
     return d;
 }

@@ -112,7 +112,7 @@ typedef struct {
     double *base, *factor, *w, *sig; /* (S) */
     unsigned char *present; /* (S) */
     int64_t wf_end;      /* the last time every selected arch has a prediction for */
-    int said_skip, said_nowin, said_end;
+    int said_skip, said_nowin, said_end, said_first;
     int64_t emit_after;  /* bars at or before it are processed but not printed (restart onto a file) */
 } predictor;
 
