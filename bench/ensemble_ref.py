@@ -125,15 +125,11 @@ for pf in pred_files:
     idx = np.nonzero(has)[0]
     lo, hi = max(lo, idx[0]), min(hi, idx[-1] + 1)
 sig = np.array(sigs).T[lo:hi]
-time_, close, reg, brk, n = time_[lo:hi], close[lo:hi], reg[lo:hi], brk[lo:hi].copy(), hi - lo
-brk[0] = False
+time_, close, reg, n = time_[lo:hi], close[lo:hi], reg[lo:hi], hi - lo
 S = sig.shape[1]
 lr = np.log(close[1:] / close[:-1])
-lr[brk[1:]] = np.nan  # no return across a break
 prev = np.vstack([np.zeros(S), sig[:-1]])
-prev[brk] = 0  # a restart starts from flat
 R = sig[:-1] * lr[:, None] - fee * np.abs(sig[:-1] - prev[:-1])
-ok = np.isfinite(lr)
 
 
 def simplex(v):
@@ -209,7 +205,6 @@ def fit(idx):
         cmb = np.clip((W[reg[idx]] * sig[idx]).sum(1), -1, 1)
         cmb = np.where(np.abs(cmb) < e, 0, cmb)
         pv = np.concatenate([[0], cmb[:-1]])
-        pv[brk[idx]] = 0
         rr = cmb * lr[idx] - fee * np.abs(cmb - pv)
         sd = rr.std(ddof=1) if len(rr) > 1 else 0
         sc = rr.mean() / sd if sd > 0 else 0
@@ -229,7 +224,7 @@ while True:
     inwin = (time_ >= P) & (time_ < P + St)
     if not inwin.any():
         continue
-    idx = np.nonzero((time_[:-1] >= P - D) & (time_[1:] < P) & ok)[0]
+    idx = np.nonzero((time_[:-1] >= P - D) & (time_[1:] < P))[0]
     wins.append(fit(idx))
 secs = time.process_time() - t0
 print("secs=%.4f" % secs)

@@ -208,18 +208,28 @@ windows_upto() { # FILE N outfile opts...
     [ ! -e "$W/c2.json" ]
 }
 
-@test "a break in the data (more than --max-gap + 1 intervals) restarts the strategies; no return spans it" {
-    # 10 bars missing after row 3000: a break at the default --max-gap 3, bridged at 20
-    sed '3002,3011d' "$D/rules.csv" >"$W/gap.csv"
-    n=$(($(wc -l <"$W/gap.csv") - 1))
-    kml-ensemble fit --quiet --strategies hold,meanrev -o "$W/b.json" "$W/gap.csv"
-    # the bar before the break has no return; hold enters twice (at the start and after the break)
-    run jq -r --argjson n "$n" '[.data.bars == $n - 2, .stats.all.hold.turnover * .data.bars, .data.breaks]' "$W/b.json"
-    assert_output "$(printf '[\n  true,\n  2,\n  1\n]')"
-    kml-ensemble fit --quiet --max-gap 20 --strategies hold,meanrev -o "$W/nb.json" "$W/gap.csv"
-    run jq -r --argjson n "$n" '[.data.bars == $n - 1, .stats.all.hold.turnover * .data.bars, .data.breaks]' "$W/nb.json"
-    assert_output "$(printf '[\n  true,\n  1,\n  0\n]')"
-    run kml-ensemble fit --max-gap -1 -o "$W/x.json" "$W/gap.csv"
+@test "a break in the data (more than --max-gap + 1 intervals) restarts the strategies' state" {
+    # 4 hourly bars, 10 missing, 6 more; a model at p_up - p_down = 0.3, then 0.4
+    # (within its 0.25 band: held at 0.3 unless the break restarted it)
+    printf 'time,close,regime,p_A\n' >"$W/l.csv"
+    printf 'time,arch,p_down,p_flat,p_up\n' >"$W/p.csv"
+    for i in 0 1 2 3 14 15 16 17 18 19; do
+        printf '%d,%s,A,1\n' $((1600000000 + 3600 * i)) $((100 + i)) >>"$W/l.csv"
+        if [ "$i" -lt 10 ]; then p='0.2,0.3,0.5'; else p='0.1,0.4,0.5'; fi
+        printf '%d,x,%s\n' $((1600000000 + 3600 * i)) "$p" >>"$W/p.csv"
+    done
+    # turnover: 0.3 to enter, 0.1 more where the restarted model says 0.4
+    kml-ensemble fit --quiet --strategies model:x --predictions "$W/p.csv" --min-samples 2 -o "$W/b.json" "$W/l.csv"
+    run jq -e '.data.breaks == 1 and .data.bars == 9 and ((.stats.all["model:x"].turnover * 9 - 0.4) | fabs) < 1e-12' "$W/b.json"
+    assert_success
+    # bridged at --max-gap 20: no break, the band holds 0.3
+    kml-ensemble fit --quiet --max-gap 20 --strategies model:x --predictions "$W/p.csv" --min-samples 2 -o "$W/nb.json" "$W/l.csv"
+    run jq -e '.data.breaks == 0 and ((.stats.all["model:x"].turnover * 9 - 0.3) | fabs) < 1e-12' "$W/nb.json"
+    assert_success
+    # the return across the break is earned by the position held before it
+    run jq -e '.stats.all["model:x"].bars == 9' "$W/b.json"
+    assert_success
+    run kml-ensemble fit --max-gap -1 -o "$W/x.json" "$W/l.csv"
     assert_failure 64
 }
 

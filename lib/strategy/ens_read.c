@@ -343,14 +343,12 @@ void ens_compute_returns(ens_data *d, double fee)
     d->turn = xmalloc((size_t)n * S * sizeof *d->turn);
     d->logret = xmalloc((size_t)n * sizeof *d->logret);
     for (long t = 0; t < n; t++) {
-        int start = t == 0 || (d->brk && d->brk[t]);         /* a restart: from flat */
-        int has = t + 1 < n && !(d->brk && d->brk[t + 1]); /* a next bar, not across a break */
-        double r = has ? log(d->close[t + 1] / d->close[t]) : NAN;
+        double r = t + 1 < n ? log(d->close[t + 1] / d->close[t]) : NAN;
         d->logret[t] = r;
         for (int s = 0; s < S; s++) {
-            double cur = d->sig[t * S + s], prev = start ? 0 : d->sig[(t - 1) * S + s];
+            double cur = d->sig[t * S + s], prev = t ? d->sig[(t - 1) * S + s] : 0;
             d->turn[t * S + s] = fabs(cur - prev);
-            d->ret[t * S + s] = has ? strategy_bar_return(cur, prev, r, fee) : NAN;
+            d->ret[t * S + s] = t + 1 < n ? strategy_bar_return(cur, prev, r, fee) : NAN;
         }
     }
 }

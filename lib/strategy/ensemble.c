@@ -341,7 +341,6 @@ void ens_fit_bars(const ens_data *d, const long *idx, long m, const ens_opts *o,
             long t = idx[i];
             double c = raw_combined(d, f->w + (size_t)d->regime[t] * S, t);
             if (fabs(c) < e) c = 0;
-            if (d->brk && d->brk[t]) prev = 0;
             R[i] = strategy_bar_return(c, prev, d->logret[t], d->fee);
             prev = c;
         }
@@ -480,7 +479,6 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
     for (long i = 0; i < m; i++) {
         long t = idx[i];
         double c = ens_combined(d, &f, t);
-        if (d->brk && d->brk[t]) prev = 0;
         R[i] = strategy_bar_return(c, prev, d->logret[t], d->fee);
         T[i] = fabs(c - prev);
         prev = c;
@@ -546,14 +544,12 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
             json_add_num(w, "entry", fw.entry);
             cJSON_AddItemToArray(wins, w);
             for (long t = b; t < n && d->time[t] < P + St; t++) {
-                if (!isfinite(d->logret[t])) continue; /* the last bar, or one before a break */
-                int start = no == 0 || (d->brk && d->brk[t]);
-                if (start) cprev = 0;
+                if (!isfinite(d->logret[t])) continue; /* the last bar */
                 double c = ens_combined(d, &fw, t);
                 oR[no] = strategy_bar_return(c, cprev, d->logret[t], d->fee);
                 oT[no] = fabs(c - cprev);
-                hR[no] = strategy_bar_return(1, start ? 0 : 1, d->logret[t], d->fee);
-                hT[no] = start ? 1 : 0;
+                hR[no] = strategy_bar_return(1, no ? 1 : 0, d->logret[t], d->fee);
+                hT[no] = no ? 0 : 1;
                 cprev = c;
                 oi[no++] = t;
             }

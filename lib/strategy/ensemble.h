@@ -44,9 +44,10 @@ typedef struct {
     double *sig;     /* n x S, sig[t * S + s] */
     double *ret;     /* n x S after-fee return of bar t (NaN for the last bar) */
     double *turn;    /* n x S |s_t - s_{t-1}| */
-    double *logret;  /* n: ln(close[t+1] / close[t]); NaN for the last bar and a bar before a break */
+    double *logret;  /* n: ln(close[t+1] / close[t]), NaN for the last bar */
     unsigned char *brk; /* n: 1 where the data breaks before bar t (NULL: no break): the
-                         * strategies restarted there and no return spans the break */
+                         * strategies restarted there (their state; the position held
+                         * before the break still earns the move across it) */
     long breaks;
     double fee;
     /* provenance */
@@ -94,9 +95,8 @@ void ens_opts_defaults(ens_opts *o);
  * dies 65 with a located message. */
 void ens_read(ens_data *d, const char *labelled, const char *const *pred, int npred, const char *strategies,
               double fee, int max_gap);
-/* Fill ret, turn and logret from time, close, sig and brk (allocating them):
- * a bar after a break starts from position 0, a bar before one has no
- * return. For callers that build an ens_data by hand (tests). */
+/* Fill ret, turn and logret from time, close and sig (allocating them). For
+ * callers that build an ens_data by hand (tests). */
 void ens_compute_returns(ens_data *d, double fee);
 void ens_data_free(ens_data *d);
 

@@ -381,32 +381,6 @@ static void test_walk_forward_truncation(void)
     ens_data_free(&d);
 }
 
-/* A break before bar 3: bar 2 has no return, bar 3 starts from flat. */
-static void test_break(void)
-{
-    ens_data d;
-    memset(&d, 0, sizeof d);
-    double close[6] = {100, 101, 102, 110, 111, 112}, sig[6] = {1, 1, 1, 1, 1, 1};
-    int64_t time[6] = {0, 3600, 7200, 36000, 39600, 43200};
-    unsigned char brk[6] = {0, 0, 0, 1, 0, 0};
-    d.n = 6;
-    d.S = 1;
-    d.close = close;
-    d.sig = sig;
-    d.time = time;
-    d.brk = brk;
-    ens_compute_returns(&d, 0.01);
-    CHECK(isnan(d.ret[2]) && isnan(d.logret[2]) && isnan(d.ret[5]));
-    CHECK_NEAR(d.ret[0], log(101.0 / 100) - 0.01, 1e-15);
-    CHECK_NEAR(d.ret[1], log(102.0 / 101), 1e-15);
-    CHECK_NEAR(d.ret[3], log(111.0 / 110) - 0.01, 1e-15);
-    CHECK_NEAR(d.turn[3], 1, 0);
-    CHECK_NEAR(d.turn[4], 0, 0);
-    free(d.ret);
-    free(d.turn);
-    free(d.logret);
-}
-
 int main(void)
 {
     t_run("stats", test_stats);
@@ -415,6 +389,5 @@ int main(void)
     t_run("weights", test_weights);
     t_run("planted edge and fallback", test_planted);
     t_run("walk-forward truncation", test_walk_forward_truncation);
-    t_run("break", test_break);
     return t_done();
 }
