@@ -240,6 +240,7 @@ cJSON *kraken_request(kraken_client *c, const char *path, const char *query, kra
         int retry;
         root = attempt(c, url, path, sign, sign_ctx, err, &retry);
         c->last_request = now_seconds();
+        err->transient = retry;
         if (root || !retry || k >= c->retries) break;
         /* exponential backoff with jitter in [0.5, 1.5), so clients that failed
          * together do not come back together */

@@ -48,6 +48,7 @@ typedef struct {
                      * malformed or truncated body, EService:* or
                      * EGeneral:Internal error. 0: Kraken certainly did nothing
                      * (no connection, or a definite error answer). */
+    int transient;  /* the last failure may pass if tried again later */
 } kraken_err;
 
 /* Called before each attempt of a private request, so that every retry gets a

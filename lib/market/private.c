@@ -441,7 +441,16 @@ int kp_add_order(kraken_private *kp, const kp_add *o, char *txid, size_t txid_n,
         if (o->close_price2) kp_param(&params, "close[price2]", o->close_price2);
     }
     if (o->validate) kp_param(&params, "validate", "true");
-    cJSON *root = call(kp, "AddOrder", params, 1, err);
+    /* an answer that certainly left the order out (a rate limit, no
+     * connection) may be tried again after a backoff; an ambiguous one never */
+    cJSON *root = NULL;
+    for (int k = 0;; k++) {
+        root = call(kp, "AddOrder", params, 1, err);
+        if (root || err->ambiguous || !err->transient || k >= kp->http->retries) break;
+        double wait = fmin(kp->http->backoff * ldexp(1.0, k) * (0.5 + rng_uniform(&kp->http->rng)), 60);
+        warn("%s; AddOrder was not taken: again in %.2fs (%d of %d)", err->msg, wait, k + 1, kp->http->retries);
+        sleep_for(wait);
+    }
     free(params);
     if (!root) return err->ambiguous ? KP_AMBIGUOUS : KP_REJECTED;
     const cJSON *r = result_object("AddOrder", root, NULL, err);
