@@ -13,11 +13,14 @@ What it does, as Kraken does:
     --time; candles from --dir/<ALTNAME>_60.csv, else private.json "prices"),
     limit and stop orders once that price crosses them, reduce_only and
     conditional closes; taker fee private.json "fee" (default 0.0026).
+    Without candles, prices come from private.json "prices", overridden by
+    --state/prices.json (tests move the market by rewriting it).
 Configuration: --dir/private.json
   {"keys": {"KEY": "BASE64SECRET"}, "balances": {"ZUSD": "10000"},
    "positions": [{"pair": "SOLUSD", "type": "buy", "vol": "2", "price": "150",
                   "leverage": 2}], "prices": {"SOLUSD": "150"}, "fee": 0.0026}
-The state is kept in --state/private.json after every request (tests read it).
+The state is written to --state/private.json after every request that changed
+it (tests read it).
 
 Faults: the same --state/faults file and format as the public API (ENDPOINT is
 the private method, e.g. AddOrder). Kinds answered before the request is
@@ -25,8 +28,8 @@ carried out: 500 502 503 429, ratelimit, busy, unavailable, invalidnonce,
 lockout. Kinds answered after it was carried out (an order is then placed even
 though the client cannot know it): timeout[:SECONDS] (no answer before the
 client gives up; default 3 s), after500, after502, afterbusy, malformed,
-truncated. Others: partial (an order fills half now, the rest at the next
-request), badshape (a result of the wrong shape), reject (EOrder:Insufficient
+truncated. Others: partial (an order fills half now, the rest at the second
+request after), badshape (a result of the wrong shape), reject (EOrder:Insufficient
 funds).
 Standard library only; it is a test fixture, not part of the product.
 """
@@ -59,6 +62,7 @@ class Book:
         self.cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
         self.path = os.path.join(opts.state, "private.json")
         self.candles = {}
+        self.dirty = True
         if os.path.exists(self.path):
             self.st = json.load(open(self.path))
             return
@@ -70,12 +74,16 @@ class Book:
                                "OSEEDED-%05d" % self.next_id(), 0.0)
 
     def save(self):
+        if not self.dirty and os.path.exists(self.path):
+            return
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump(self.st, f, indent=1, sort_keys=True)
+            json.dump(self.st, f)
         os.replace(tmp, self.path)
+        self.dirty = False
 
     def next_id(self):
+        self.dirty = True
         self.st["n"] += 1
         return self.st["n"]
 
@@ -100,7 +108,11 @@ class Book:
                 if rt <= t:
                     best = c
             return best
-        return float(self.cfg.get("prices", {}).get(alt, "100"))
+        prices = self.cfg.get("prices", {})
+        over = os.path.join(self.opts.state, "prices.json")
+        if os.path.exists(over):
+            prices = dict(prices, **json.load(open(over)))
+        return float(prices.get(alt, "100"))
 
     def pair_info(self, text):
         pairs = json.load(open(os.path.join(self.opts.dir, "AssetPairs.json")))
@@ -156,6 +168,7 @@ class Book:
                 self.st["balances"][base] = self.st["balances"].get(base, 0.0) - vol
                 self.st["balances"]["ZUSD"] += vol * price
         self.st["balances"]["ZUSD"] = self.st["balances"].get("ZUSD", 0.0) - fee
+        self.dirty = True
         o["cost"] += vol * price
         o["fee"] += fee
         o["vol_exec"] += vol
@@ -193,12 +206,18 @@ class Book:
         if o["reduce_only"]:
             have = self.net_position(o["alt"]) * (-1 if o["type"] == "buy" else 1)
             if have <= 1e-12:
+                self.dirty = True
                 o["status"], o["reason"], o["closetm"] = "canceled", "Reduce only: no position", time.time()
                 return
             left = min(left, have)
             o["vol"] = o["vol_exec"] + left
+        if o.get("hold", 0) > 0:  # the rest of a partial fill waits a request
+            self.dirty = True
+            o["hold"] -= 1
+            return
         if o.pop("partial", False):
             left = left / 2
+            o["hold"] = 1
         self.fill(o, left, price)
 
     def tick(self):
@@ -302,6 +321,7 @@ class Book:
             if not o or o["status"] != "open":
                 return ["EOrder:Unknown order"], None
             o["status"], o["reason"], o["closetm"] = "canceled", "User requested", time.time()
+            self.dirty = True
             return [], {"count": 1}
         if method == "OpenOrders":
             r = {"open": {o["txid"]: self.order_view(o) for o in self.matching(q, True)}}

@@ -58,7 +58,9 @@ typedef struct {
     kp_position *pos;
     int npos;
     kp_tradebal tb;
+    int fresh; /* pos and tb are Kraken's since the last fill */
     long sent, skipped, rejected;
+    int killing; /* the kill switch's own orders are not cancelled by SIGTERM */
 } live;
 
 static volatile sig_atomic_t got_term;
@@ -242,6 +244,7 @@ KML_NORETURN static void fail_kraken(live *L, const kraken_err *err)
 static void refresh(live *L)
 {
     kraken_err err;
+    L->fresh = 1;
     free(L->pos);
     L->pos = NULL, L->npos = 0;
     if (kp_open_positions(L->kp, &L->pos, &L->npos, &err) != 0) fail_kraken(L, &err);
@@ -319,6 +322,7 @@ static void follow(live *L, cJSON *o)
         }
         kp_order k = v[0];
         free(v);
+        double seen = num_at(o, "vol_exec", 0);
         emit_fills(L, o, &k, "fill");
         if (is_final(k.status)) {
             if (strcmp(k.status, "closed")) {
@@ -333,8 +337,8 @@ static void follow(live *L, cJSON *o)
             state_save(L);
             return;
         }
-        state_save(L);
-        if (!cancelled && (wall() > deadline || got_term)) {
+        if (k.vol_exec != seen) state_save(L);
+        if (!cancelled && (wall() > deadline || (got_term && !L->killing))) {
             int count;
             if (kp_cancel(L->kp, k.txid, NULL, &count, &err) != 0) fail_kraken(L, &err);
             cancelled = 1;
@@ -539,6 +543,7 @@ static void run_leg(live *L, const live_order *lo, const char *leg, const char *
     leg_spec s = {.pair = lo->pair, .leg = leg, .side = side, .time = lo->time, .exposure = lo->exposure,
                   .leverage_in = lo->leverage, .volume = vol, .leverage = lev, .reduce_only = reduce,
                   .ordertype = "market", .price = NAN, .reason = reason};
+    L->fresh = 0; /* positions change; a fill event refreshes them */
     cJSON *o = place(L, &s);
     if (o && !is_final(str_at(o, "status"))) follow(L, o);
 }
@@ -615,11 +620,10 @@ static void do_target(live *L, const live_order *lo)
         int rl = lev_for(pi, rs);
         run_leg(L, lo, "reduce", rs, reduce, rl ? rl : lev, 1, reason);
     }
-    if (!L->validate && reduce > 0) refresh(L);
     if (open >= pi->ordermin && open > 0 && open * lo->price >= pi->costmin && !got_term)
         run_leg(L, lo, "open", target > 0 ? "buy" : "sell", open, lev, 0, reason);
     if (L->validate) return;
-    refresh(L);
+    if (!L->fresh) refresh(L);
     set_stop(L, lo, pi, net_position(L, lo->pair));
 done:
     if (L->validate) return;
@@ -667,8 +671,10 @@ static void reconcile(live *L)
         follow(L, o);
     }
     refresh(L);
-    /* positions: Kraken's are the truth */
+    /* stops that triggered while we were away */
     cJSON *pairs = obj_at(L->st, "pairs"), *p;
+    cJSON_ArrayForEach(p, pairs) check_stop(L, p->string);
+    /* positions: Kraken's are the truth */
     char why[256];
     cJSON_ArrayForEach(p, pairs)
     {
@@ -729,6 +735,7 @@ static void reconcile(live *L)
 
 static void kill_switch(live *L, const char *why)
 {
+    L->killing = 1;
     kml_event e = ev("kill", last_bar(L), NULL);
     e.reason = why;
     emit(L, &e, NULL);
@@ -838,7 +845,7 @@ static const struct cli_opt opts[] = {
     {"live", 256, NULL, "trade on Kraken with real money (required)"},
     {"validate", 257, NULL, "send every order with validate=true: Kraken checks it, nothing trades"},
     {"config", 'c', "FILE", "trading configuration (default config/trading.json)"},
-    {"state", 's', "DIR", "state directory (default state/live)"},
+    {"state", 's', "DIR", "state directory (default state/live); a file KILL there is the kill switch"},
     {"limits", 258, "FILE", "accepted for the sandbox's sake; live reads Kraken's AssetPairs"},
     {"env", 259, "FILE", "credentials file when KRAKEN_API_KEY/SECRET are unset (default .env, mode 0600)"},
     {"tier", 260, "TIER", "Kraken verification tier for the call counter: starter, intermediate, pro"},
