@@ -14,7 +14,8 @@
 #                            the HTML report), each asset's final ensemble.json
 #                            from the backtest's out-of-sample predictions, one
 #                            paper-trading step on the latest bar (kml bot
-#                            --once, one account), and the summary
+#                            --once, one account), and the summary (NO_PAPER=1:
+#                            stop after the ensembles)
 #
 # Incremental: a step runs only when its inputs (files, options, the program
 # itself, the configuration where the step reads it) changed since it last
@@ -44,6 +45,11 @@
 #   WF_TRAIN_DAYS, WF_STEP_DAYS  walk-forward window and step of the backtest
 #             and ensemble (default 180 and 30; the history must be longer)
 #   BACKTEST_ARGS extra kml-backtest options (e.g. --ml-position-sizing)
+#   EXTREME   1: labels to the liquidation of each pair's extreme maximum
+#             leverage (kml-features --leverage) and models that learn them
+#             (kml-train --extreme-leverage)
+#   FORCE_RETRAIN 1: retrain every model even when nothing changed
+#   BOT_ARGS  extra kml bot options for the paper step (e.g. --ml-position-sizing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests point KML_EXEC_PATH at the build under test (e.g. the sanitizer build).
@@ -76,8 +82,14 @@ step() {
     shift 2
     while [ "$1" != -- ]; do ins+=("$1"); shift; done
     shift
-    for w in "$@"; do case $w in kml-*) progs+=("$(command -v "$w")") ;; esac; done
-    key=$({ printf '%s\0' "$@"; sha256sum "${progs[@]}" "${ins[@]}" 2>/dev/null | cut -c1-64; } | sha256sum | cut -c1-32)
+    local words=()
+    for w in "$@"; do
+        case $w in kml-*) progs+=("$(command -v "$w")") ;; esac
+        # the work directories' own paths are not part of the key: a moved runs/ stays up to date
+        w=${w//"$out"/@OUT}
+        words+=("${w//"$models"/@MODELS}")
+    done
+    key=$({ printf '%s\0' "${words[@]}"; sha256sum "${progs[@]}" "${ins[@]}" 2>/dev/null | cut -c1-64; } | sha256sum | cut -c1-32)
     if [ "$(cat "$keys/$name" 2>/dev/null)" = "$key" ]; then
         say "  $name: up to date"
         return 0
@@ -133,19 +145,25 @@ asset() {
     src=$(get_data "$pair" "$dir/candles.csv") || return $?
     [ "$(cat "$dir/source" 2>/dev/null)" = "$src" ] || echo "$src" >"$dir/source"
     say "$pair: features ($src data, $(($(wc -l <"$dir/candles.csv") - 1)) candles)"
+    local feat_args=() train_args=()
+    if [ "${EXTREME:-0}" = 1 ]; then
+        feat_args=(--leverage "$(kml-config show | jq -r --arg p "$pair" '.assets[$p].leverage.extreme[1]')")
+        train_args=(--extreme-leverage)
+    fi
+    [ "${FORCE_RETRAIN:-0}" = 1 ] && train_args+=(--force-retrain)
     step "$keys" features "$dir/candles.csv" -- \
-        to "$dir/features.csv" kml-features --labels --interval "$interval" --max-gap "$max_gap" "$dir/candles.csv"
+        to "$dir/features.csv" kml-features --labels "${feat_args[@]}" --interval "$interval" --max-gap "$max_gap" "$dir/candles.csv"
     say "$pair: regimes"
     step "$keys" regime "$dir/features.csv" -- kml-regime fit --seed "$seed" -o "$dir/regime.json" "$dir/features.csv"
     step "$keys" labelled "$dir/features.csv" "$dir/regime.json" -- \
         to "$dir/labelled.csv" kml-regime label -m "$dir/regime.json" "$dir/features.csv"
     for arch in ${archs//,/ }; do
         say "$pair: training $arch"
-        [ -s "$models/$alt/$arch.safetensors" ] || rm -f "$keys/train-$arch"
+        [ -s "$models/$alt/$arch.safetensors" ] && [ "${FORCE_RETRAIN:-0}" != 1 ] || rm -f "$keys/train-$arch"
         # shellcheck disable=SC2086
         step "$keys" "train-$arch" "$dir/labelled.csv" -- \
             to "$dir/train-$arch.json" kml-train --arch "$arch" --pair "$pair" --source "$src" --seed "$seed" \
-            -o "$models/$alt" ${TRAIN_ARGS:-} "$dir/labelled.csv"
+            -o "$models/$alt" "${train_args[@]}" ${TRAIN_ARGS:-} "$dir/labelled.csv"
     done
     say "$pair: done: $dir/ (features.csv, regime.json, labelled.csv, train-*.json), $models/$alt/"
 }
@@ -184,9 +202,11 @@ trade() {
             kml-ensemble fit "${wf[@]}" --pair "$pair" --source "$(cat "$out/$alt/source")" --seed "$seed" --quiet \
             -o "$out/$alt/ensemble.json" "$out/$alt/labelled.csv"
     done
+    [ "${NO_PAPER:-0}" = 1 ] && return 0
     say "paper trading: one step on the latest bar (kml bot --sandbox --once, state in $state/)"
+    # shellcheck disable=SC2086
     kml-bot --sandbox --once --no-fetch --assets "$pairs" --runs "$out" --models "$models" --state "$state" \
-        --interval "$interval" "${cands[@]}"
+        --interval "$interval" "${cands[@]}" ${BOT_ARGS:-}
     summary "$@"
 }
 

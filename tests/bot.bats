@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # kml bot: the trading loop, one iteration per closed candle, and its units.
 load helper
+bats_require_minimum_version 1.5.0
 
 # One synthetic market, its models and ensemble, made once for the suite:
 # 120 days of SOL/USD, the last 30 hours held back to arrive "live".
