@@ -5,7 +5,7 @@
 # for every pair and bar, tests/execute_orders.py, leverage 1-10x), beside
 # bench/execute_ref.py, the same accounting in Python (numpy/pandas), timed
 # in the same run on the same files. The two run interleaved over
-# KML_BENCH_ROUNDS rounds (default 5); each side's best (or median) CPU
+# KML_BENCH_ROUNDS rounds (default 5); each side's best (KML_BENCH_STAT=median: median) CPU
 # seconds are reported: kml-execute's whole process (reading candles and
 # orders, the run, writing the events), the reference's loading (pandas) and
 # its accounting loop separately (its interpreter start-up and imports not
@@ -16,6 +16,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 bench_default_rounds=5
+: "${KML_BENCH_STAT:=best}" # the brief asks for the best of each side
 . bench/common.bash
 bin=${KML_EXECUTE:-$(command -v kml-execute || echo bin/kml-execute)}
 fetch=$(dirname "$bin")/kml-fetch
