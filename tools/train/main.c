@@ -20,7 +20,8 @@ static const char *const deep_archs[] = {"lstm", "gru", "tcn", "cnn", "transform
 enum {
     O_FEATURES = 256, O_LABEL, O_HORIZON, O_DAYS, O_HIDDEN, O_LAYERS, O_DROPOUT, O_EPOCHS, O_PATIENCE, O_LR,
     O_WD, O_CLIP, O_BATCH, O_SEED, O_SPLIT, O_PURGE, O_SOURCE, O_FEE, O_FORCE, O_VIS, O_EXTREME, O_LEVERAGE,
-    O_CONFIG, O_MAXGAP, O_OPT, O_TRIALS, O_BUDGET, O_JOBS, O_SPACE, O_WF, O_TRAIN_DAYS, O_STEP_DAYS, O_PAIR, O_VERBOSE
+    O_CONFIG, O_MAXGAP, O_OPT, O_TRIALS, O_BUDGET, O_JOBS, O_SPACE, O_WF, O_TRAIN_DAYS, O_STEP_DAYS, O_PAIR, O_VERBOSE,
+    O_LIST_FOLDS, O_FOLD, O_LIST_TRIALS, O_TRIAL, O_RUNG, O_MERGE, O_PIECES
 };
 
 static const struct cli_opt opts[] = {
@@ -60,6 +61,13 @@ static const struct cli_opt opts[] = {
     {"walk-forward", O_WF, NULL, "rolling retraining; out-of-sample predictions CSV on stdout"},
     {"train-days", O_TRAIN_DAYS, "D", "walk-forward training window in days (default 180)"},
     {"step-days", O_STEP_DAYS, "D", "walk-forward step in days (default 30)"},
+    {"list-folds", O_LIST_FOLDS, NULL, "the walk-forward's folds as JSON lines (with the archs whose piece is missing)"},
+    {"fold", O_FOLD, "K", "train walk-forward fold K only, into its piece file (see --pieces)"},
+    {"list-trials", O_LIST_TRIALS, NULL, "--optimize's plan as JSON lines: a line per trial of each rung"},
+    {"trial", O_TRIAL, "K", "run trial slot K of --rung only, into its piece file"},
+    {"rung", O_RUNG, "R", "the rung of --trial (default 0)"},
+    {"merge", O_MERGE, NULL, "--walk-forward or --optimize from the pieces: the one-process run's output"},
+    {"pieces", O_PIECES, "DIR", "the folds' and trials' piece files (default OUTPUT/pieces)"},
     {"quiet", 'q', NULL, "no progress bar"},
     {"verbose", O_VERBOSE, NULL, "mirror every log event (each epoch) to stderr"},
     {0}};
@@ -102,7 +110,8 @@ int main(int argc, char **argv) {
     train_opts o = {.source = "unknown", .fee = NAN, .trials = 16, .jobs = 0, .time_budget = 0,
                     .train_days = 180, .step_days = 30};
     const char *arch = "all", *config_path = NULL;
-    int optimize_flag = 0, wf = 0, verbose = 0;
+    int optimize_flag = 0, wf = 0, verbose = 0, rung_given = 0, list_folds = 0, list_trials = 0, trial = -1;
+    o.unit = -1;
     double leverage = 0;
     int c_;
     while ((c_ = cli_next(argc, argv, opts, synopsis)) != -1) {
@@ -163,11 +172,27 @@ int main(int argc, char **argv) {
         case O_STEP_DAYS: o.step_days = cli_double("step-days", optarg, 1e-3, 1e5); break;
         case 'q': o.quiet = 1; break;
         case O_VERBOSE: verbose = 1; break;
+        case O_LIST_FOLDS: list_folds = 1, wf = 1; break;
+        case O_FOLD: o.unit = (int)cli_long("fold", optarg, 0, 1000000), wf = 1; break;
+        case O_LIST_TRIALS: list_trials = 1, optimize_flag = 1; break;
+        case O_TRIAL: trial = (int)cli_long("trial", optarg, 0, 1000000), optimize_flag = 1; break;
+        case O_RUNG: o.rung = (int)cli_long("rung", optarg, 0, 8), rung_given = 1; break;
+        case O_MERGE: o.merge = 1; break;
+        case O_PIECES: o.pieces = optarg; break;
         }
     }
     if (argc - optind > 1) cli_usage_error("expected at most one FILE, got %d", argc - optind);
     o.input = optind < argc ? argv[optind] : "-";
-    if (optimize_flag && wf) cli_usage_error("--optimize and --walk-forward do not combine");
+    if (optimize_flag && wf)
+        cli_usage_error("--optimize (--list-trials, --trial) and --walk-forward (--list-folds, --fold) do not combine");
+    if (trial >= 0) o.unit = trial;
+    o.list = list_folds || list_trials;
+    if (o.list + (o.unit >= 0) + o.merge > 1)
+        cli_usage_error("--list-folds/--list-trials, --fold/--trial and --merge are different steps: give one");
+    if (rung_given && trial < 0) cli_usage_error("--rung goes with --trial");
+    if (o.merge && !wf && !optimize_flag) cli_usage_error("--merge needs --walk-forward or --optimize");
+    if (o.time_budget > 0 && (o.list || o.unit >= 0 || o.merge))
+        cli_usage_error("--time-budget does not combine with the search's pieces (a scheduler's time limit bounds each)");
     log_quiet(!verbose);
 
     kml_config cfg;
@@ -228,6 +253,7 @@ int main(int argc, char **argv) {
                         c.purge, d->horizon);
     char hash[65];
     dataset_hash(d, hash);
+    memcpy(o.data_hash, hash, sizeof hash);
 
     const char *list[NDEEP + 1];
     int n = 0;
@@ -237,6 +263,8 @@ int main(int argc, char **argv) {
     } else {
         list[n++] = arch;
     }
+    if (optimize_flag && (o.list || o.unit >= 0) && n > 1)
+        cli_usage_error("--list-trials and --trial are one architecture's search: give --arch");
     for (int i = 0; i < n; i++)
         if (strcmp(list[i], "linear") && !deep_available())
             die(EX_UNAVAILABLE, "--arch %s: this build has no deep models (lib/nn)", list[i]);
@@ -253,7 +281,12 @@ int main(int argc, char **argv) {
         snprintf(ci.arch, sizeof ci.arch, "%s", list[i]);
         if (optimize_flag) {
             train_cfg best;
-            optimize(&best, &ci, &o, d);
+            if (!optimize(&best, &ci, &o, d)) { /* a piece of the search: no model */
+                cJSON_Delete(results);
+                dataset_free(d);
+                close_stdout();
+                return 0;
+            }
             ci = best;
         }
         cJSON_AddItemToArray(results, train_arch(&ci, &o, d, hash));

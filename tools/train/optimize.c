@@ -211,13 +211,41 @@ static int cmp_val(const void *a, const void *b, void *arg) {
     return (i > j) - (i < j);
 }
 
-void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const kml_dataset *d) {
+/* The search's state: its trials, the data every trial sees, the rungs. */
+typedef struct {
+    const train_cfg *base;
+    const train_opts *o;
+    int n, R;
+    trial *t;
+    float *xs;
+    long *tr, *va;
+    fit_data fd;
+    kml_scaler sc;
+    int *idx, nalive;
+    int **slots;  /* (R + 1) the trials of each rung reached, best first after rung 0 */
+    int *planned; /* (R + 1) how many trials each rung runs */
+    char key[65], dirbuf[4096];
+    const char *dir;
+    char **missing; /* pieces missing in the first rung that is not complete */
+    int nmiss;
+} search;
+
+static int rung_epochs(const search *x, int r) {
+    return r == x->R ? x->base->epochs : x->base->epochs / (int)pow(3, x->R - r);
+}
+
+static void trial_piece(char *buf, size_t cap, const search *x, int r, int i) {
+    snprintf(buf, cap, "%s/opt_%s_rung%d_trial%d.json", x->dir, x->base->arch, r, i);
+}
+
+static void search_init(search *x, const train_cfg *base, const train_opts *o, const kml_dataset *d) {
+    memset(x, 0, sizeof *x);
+    x->base = base, x->o = o;
     space sp;
     space_parse(&sp, o->space);
-    int n = o->trials, jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (jobs < 1) jobs = 1;
-    trial *t = xcalloc((size_t)n, sizeof *t);
-    sample(t, n, base, &sp);
+    x->n = o->trials;
+    x->t = xcalloc((size_t)x->n, sizeof *x->t);
+    sample(x->t, x->n, base, &sp);
 
     /* One split for every trial, made with the longest window, so all trials
      * are scored on the same validation rows. */
@@ -226,29 +254,222 @@ void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const
     if (split_make(&s, d->n, Tmax, base->f_train, base->f_val, base->purge))
         die(EX_DATAERR, "%s: %ld rows are too few for --optimize with windows up to %d bars", display_name(o->input),
             d->n, Tmax);
-    kml_scaler sc;
-    scaler_fit(&sc, d->x, d->F, 0, s.tr1);
+    scaler_fit(&x->sc, d->x, d->F, 0, s.tr1);
     /* Scale and hand over rows [0, va1) only: the trials cannot see the test split. */
-    float *xs = xmalloc((size_t)s.va1 * d->F * sizeof *xs);
-    scaler_apply(&sc, d->x, 0, s.va1, xs);
+    x->xs = xmalloc((size_t)s.va1 * d->F * sizeof *x->xs);
+    scaler_apply(&x->sc, d->x, 0, s.va1, x->xs);
     /* The samples: windows of the longest T that cross no break. */
     unsigned char *ok = xmalloc((size_t)d->n);
     dataset_windows(d, Tmax, base->max_gap, ok);
-    long *tr = xmalloc((size_t)(s.tr1 - s.tr0) * sizeof *tr), *va = xmalloc((size_t)(s.va1 - s.va0) * sizeof *va);
-    long ntr = rows_where(ok, s.tr0, s.tr1, tr), nva = rows_where(ok, s.va0, s.va1, va);
+    x->tr = xmalloc((size_t)(s.tr1 - s.tr0) * sizeof *x->tr), x->va = xmalloc((size_t)(s.va1 - s.va0) * sizeof *x->va);
+    long ntr = rows_where(ok, s.tr0, s.tr1, x->tr), nva = rows_where(ok, s.va0, s.va1, x->va);
     free(ok);
     if (ntr == 0 || nva == 0)
         die(EX_DATAERR, "%s: --optimize: no window of %d bars in the training or validation split crosses no gap "
             "(--max-gap %d)", display_name(o->input), Tmax, base->max_gap);
     double prior[3];
     long cnt[3];
-    class_prior_rows(d->y, tr, ntr, prior, cnt);
-    fit_data fd = {.xs = xs, .y = d->y, .F = d->F, .tr = tr, .ntr = ntr, .va = va, .nva = nva};
-    class_weights(cnt, fd.cw);
+    class_prior_rows(d->y, x->tr, ntr, prior, cnt);
+    x->fd = (fit_data){.xs = x->xs, .y = d->y, .F = d->F, .tr = x->tr, .ntr = ntr, .va = x->va, .nva = nva};
+    class_weights(cnt, x->fd.cw);
 
     /* Rungs: budgets epochs/3^R, ..., epochs/3, epochs. */
     int R = 0;
-    while (R < 8 && pow(3, R + 1) <= n && base->epochs / (int)pow(3, R + 1) >= 1) R++;
+    while (R < 8 && pow(3, R + 1) <= x->n && base->epochs / (int)pow(3, R + 1) >= 1) R++;
+    x->R = R;
+    x->idx = xmalloc((size_t)x->n * sizeof *x->idx);
+    x->slots = xcalloc((size_t)R + 1, sizeof *x->slots);
+    x->planned = xmalloc(((size_t)R + 1) * sizeof *x->planned);
+    for (int r = 0; r <= R; r++) {
+        int m = r == 0 ? x->n : x->planned[r - 1];
+        x->planned[r] = r == 0 ? m : m < 3 ? (m > 0 ? 1 : 0) : (m + 2) / 3;
+        x->slots[r] = xmalloc((size_t)x->n * sizeof **x->slots);
+    }
+    plan_key(base, o, "optimize", x->key);
+    x->dir = pieces_dir(o, x->dirbuf, sizeof x->dirbuf);
+}
+
+static void search_free(search *x) {
+    for (int r = 0; r <= x->R; r++) free(x->slots[r]);
+    for (int i = 0; i < x->nmiss; i++) free(x->missing[i]);
+    free(x->missing), free(x->slots), free(x->planned), free(x->idx), free(x->t), free(x->tr), free(x->va),
+        free(x->xs);
+    scaler_free(&x->sc);
+}
+
+/* Successive halving: rungs 0 .. stop - 1, each run here (from_pieces 0) or
+ * read from its pieces (1); w non-NULL: the table's rows and the log. Returns
+ * the rung it stopped at: stop, the first rung with a piece missing (named in
+ * x->missing), or R + 1 when all ran; x->idx/nalive are then that rung's
+ * trials. */
+static int search_rungs(search *x, int from_pieces, int stop, csv_writer *w, double t0) {
+    trial *t = x->t;
+    for (int i = 0; i < x->n; i++) x->idx[i] = i, t[i].val = NAN, t[i].rung = -1, t[i].alive = 1;
+    x->nalive = x->n;
+    int *idx = x->idx;
+    for (int r = 0; r <= x->R && x->nalive > 0; r++) {
+        memcpy(x->slots[r], idx, (size_t)x->nalive * sizeof *idx);
+        if (r == stop) return r;
+        int epochs = rung_epochs(x, r);
+        if (from_pieces) {
+            for (int k = 0; k < x->nalive; k++) {
+                char path[4096 + 64];
+                trial_piece(path, sizeof path, x, r, idx[k]);
+                cJSON *j = piece_load(path, x->key);
+                const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, "val_loss") : NULL;
+                if (j) {
+                    t[idx[k]].val = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                } else {
+                    x->missing = xrealloc(x->missing, (size_t)(x->nmiss + 1) * sizeof *x->missing);
+                    x->missing[x->nmiss++] = xstrdup(path);
+                }
+                cJSON_Delete(j);
+            }
+            if (x->nmiss) return r;
+        } else {
+            run_rung(t, idx, x->nalive, epochs, x->o->jobs > 0 ? x->o->jobs : 1, &x->fd, x->o, t0);
+        }
+        for (int k = 0; k < x->nalive; k++) {
+            trial *q = &t[idx[k]];
+            if (!q->alive) continue;
+            q->rung = r;
+            if (!w) continue;
+            csvw_int(w, idx[k]);
+            csvw_int(w, r);
+            csvw_int(w, epochs);
+            csvw_int(w, q->c.H);
+            csvw_int(w, q->c.layers);
+            csvw_float(w, q->c.dropout);
+            csvw_float(w, q->c.lr);
+            csvw_float(w, q->c.weight_decay);
+            csvw_int(w, q->c.T);
+            csvw_int(w, q->c.batch);
+            csvw_double(w, q->val);
+            csvw_end(w);
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "arch", x->base->arch);
+            cJSON_AddNumberToObject(f, "trial", idx[k]);
+            cJSON_AddNumberToObject(f, "rung", r);
+            cJSON_AddNumberToObject(f, "epochs", epochs);
+            json_add_num(f, "val_loss", q->val);
+            log_event("ml_training", LOG_INFO, "optimize trial", f);
+        }
+        int m = 0;
+        for (int k = 0; k < x->nalive; k++)
+            if (t[idx[k]].alive) idx[m++] = idx[k];
+        x->nalive = m;
+        qsort_r(idx, (size_t)x->nalive, sizeof *idx, cmp_val, t);
+        if (r < x->R) x->nalive = x->nalive < 3 ? (x->nalive > 0 ? 1 : 0) : (x->nalive + 2) / 3;
+    }
+    return x->R + 1;
+}
+
+static void add_trial_cfg(cJSON *j, const train_cfg *c) {
+    cJSON_AddNumberToObject(j, "H", c->H);
+    cJSON_AddNumberToObject(j, "layers", c->layers);
+    json_add_num(j, "dropout", c->dropout);
+    json_add_num(j, "lr", c->lr);
+    json_add_num(j, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(j, "T", c->T);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+}
+
+/* --list-trials: every task of the plan, a line each: rung, slot, epochs, and
+ * the trial once the rung before is complete (null until then). */
+static void list_trials(search *x) {
+    int rf = search_rungs(x, 1, x->R + 1, NULL, 0);
+    for (int r = 0; r <= x->R; r++)
+        for (int j = 0; j < x->planned[r]; j++) {
+            cJSON *l = cJSON_CreateObject();
+            cJSON_AddStringToObject(l, "arch", x->base->arch);
+            cJSON_AddNumberToObject(l, "rung", r);
+            cJSON_AddNumberToObject(l, "slot", j);
+            cJSON_AddNumberToObject(l, "epochs", rung_epochs(x, r));
+            int done = r < rf;
+            if (r <= rf && r <= x->R) {
+                int i = x->slots[r][j];
+                cJSON_AddNumberToObject(l, "trial", i);
+                add_trial_cfg(l, &x->t[i].c);
+                if (r == rf) {
+                    char path[4096 + 64];
+                    trial_piece(path, sizeof path, x, r, i);
+                    done = piece_done(path, x->key);
+                }
+            } else {
+                cJSON_AddNullToObject(l, "trial");
+            }
+            cJSON_AddBoolToObject(l, "done", done);
+            jsonl_write(stdout, l);
+            cJSON_Delete(l);
+        }
+}
+
+/* --trial K --rung R: the K-th trial of rung R (at a later rung than 0, the
+ * K-th best of the rung before, whose pieces must all be there). */
+static void one_trial(search *x) {
+    const train_opts *o = x->o;
+    int r = o->rung;
+    if (r > x->R)
+        die(EX_USAGE, "--rung %d: this search has rungs 0 to %d (kml-train --list-trials lists them)", r, x->R);
+    if (o->unit >= x->planned[r])
+        die(EX_USAGE, "--trial %d: rung %d runs %d trials (0 to %d)", o->unit, r, x->planned[r], x->planned[r] - 1);
+    if (search_rungs(x, 1, r, NULL, 0) < r) {
+        char what[96];
+        snprintf(what, sizeof what, "--trial %d --rung %d: rung %d is not finished", o->unit, r, r - 1);
+        pieces_missing_die(what, x->missing, x->nmiss);
+    }
+    int i = x->idx[o->unit], epochs = rung_epochs(x, r);
+    char path[4096 + 64];
+    trial_piece(path, sizeof path, x, r, i);
+    cJSON *j = o->force ? NULL : piece_load(path, x->key);
+    int kept = j != NULL;
+    if (!j) {
+        openblas_set_num_threads(1); /* as a trial of the one-process search runs */
+        double v = run_trial(&x->t[i].c, epochs, &x->fd, o);
+        j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "kind", "optimize trial");
+        cJSON_AddStringToObject(j, "arch", x->base->arch);
+        cJSON_AddNumberToObject(j, "rung", r);
+        cJSON_AddNumberToObject(j, "trial", i);
+        cJSON_AddNumberToObject(j, "epochs", epochs);
+        json_add_num(j, "val_loss", v);
+        mkdirs(x->dir);
+        piece_write(path, j, x->key);
+    }
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "arch", x->base->arch);
+    cJSON_AddNumberToObject(s, "rung", r);
+    cJSON_AddNumberToObject(s, "slot", o->unit);
+    cJSON_AddNumberToObject(s, "trial", i);
+    cJSON_AddNumberToObject(s, "epochs", epochs);
+    cJSON_AddItemToObject(s, "val_loss", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(j, "val_loss"), 1));
+    cJSON_AddStringToObject(s, "piece", path);
+    cJSON_AddBoolToObject(s, "kept", kept);
+    jsonl_write(stdout, s);
+    cJSON_Delete(s);
+    cJSON_Delete(j);
+}
+
+int optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const kml_dataset *d) {
+    search x;
+    search_init(&x, base, o, d);
+    if (o->list || o->unit >= 0) {
+        if (o->list)
+            list_trials(&x);
+        else
+            one_trial(&x);
+        search_free(&x);
+        return 0;
+    }
+    if (o->merge && search_rungs(&x, 1, x.R + 1, NULL, 0) <= x.R)
+        pieces_missing_die("--optimize --merge", x.missing, x.nmiss);
+    int n = x.n, R = x.R, jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    train_opts oj = *o;
+    oj.jobs = jobs;
+    x.o = &oj;
+    trial *t = x.t;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s_trials.csv", o->outdir, base->arch);
     mkdirs(o->outdir);
@@ -259,43 +480,7 @@ void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const
                                       "T", "batch", "val_loss"};
     for (size_t i = 0; i < sizeof hdr / sizeof *hdr; i++) csvw_str(&w, hdr[i]);
     csvw_end(&w);
-    int *idx = xmalloc((size_t)n * sizeof *idx), nalive = n;
-    for (int i = 0; i < n; i++) idx[i] = i;
-    double t0 = now_seconds();
-    for (int r = 0; r <= R && nalive > 0; r++) {
-        int epochs = r == R ? base->epochs : base->epochs / (int)pow(3, R - r);
-        run_rung(t, idx, nalive, epochs, jobs, &fd, o, t0);
-        for (int k = 0; k < nalive; k++) {
-            trial *q = &t[idx[k]];
-            if (!q->alive) continue;
-            q->rung = r;
-            csvw_int(&w, idx[k]);
-            csvw_int(&w, r);
-            csvw_int(&w, epochs);
-            csvw_int(&w, q->c.H);
-            csvw_int(&w, q->c.layers);
-            csvw_float(&w, q->c.dropout);
-            csvw_float(&w, q->c.lr);
-            csvw_float(&w, q->c.weight_decay);
-            csvw_int(&w, q->c.T);
-            csvw_int(&w, q->c.batch);
-            csvw_double(&w, q->val);
-            csvw_end(&w);
-            cJSON *f = cJSON_CreateObject();
-            cJSON_AddStringToObject(f, "arch", base->arch);
-            cJSON_AddNumberToObject(f, "trial", idx[k]);
-            cJSON_AddNumberToObject(f, "rung", r);
-            cJSON_AddNumberToObject(f, "epochs", epochs);
-            json_add_num(f, "val_loss", q->val);
-            log_event("ml_training", LOG_INFO, "optimize trial", f);
-        }
-        int m = 0;
-        for (int k = 0; k < nalive; k++)
-            if (t[idx[k]].alive) idx[m++] = idx[k];
-        nalive = m;
-        qsort_r(idx, (size_t)nalive, sizeof *idx, cmp_val, t);
-        if (r < R) nalive = nalive < 3 ? (nalive > 0 ? 1 : 0) : (nalive + 2) / 3;
-    }
+    search_rungs(&x, o->merge, R + 1, &w, now_seconds());
     atomic_commit(af);
     /* The best: lowest validation loss among the trials of the highest rung reached. */
     int bi = -1;
@@ -331,10 +516,6 @@ void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const
     free(txt);
     log_event("ml_training", LOG_INFO, "optimize best", b);
     fprintf(stderr, "%s: --optimize: %d trials, %d rungs; wrote %s and %s\n", progname, n, R + 1, path, bpath);
-    free(idx);
-    free(t);
-    free(tr);
-    free(va);
-    free(xs);
-    scaler_free(&sc);
+    search_free(&x);
+    return 1;
 }

@@ -103,6 +103,12 @@ typedef struct {
     const char *space;
     /* walk-forward */
     double train_days, step_days;
+    /* Units of work for a scheduler (pieces.c): list prints the folds or the
+     * trials; unit >= 0 runs that fold (--fold) or trial slot (--trial) of
+     * rung `rung` only; merge assembles the pieces into the one-process output. */
+    int list, unit, rung, merge;
+    const char *pieces;  /* the pieces' directory (default OUTDIR/pieces) */
+    char data_hash[65];  /* dataset_hash of the input */
 } train_opts;
 
 /* Train one architecture on d (or keep the unchanged model); returns the
@@ -111,11 +117,25 @@ cJSON *train_arch(const train_cfg *c, const train_opts *o, const kml_dataset *d,
 /* The SHA-256 of the data actually used (times, features, labels, returns). */
 void dataset_hash(const kml_dataset *d, char hex[65]);
 
-/* --optimize: search, write the trial table and the best config, return the best cfg. */
-void optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const kml_dataset *d);
-/* Walk-forward predictions on stdout. */
+/* --optimize: search, write the trial table and the best config, set the best
+ * cfg and return 1; with o->list or o->unit >= 0 (a piece of the search) return
+ * 0: nothing more to train. With o->merge the trials are read from the pieces. */
+int optimize(train_cfg *best, const train_cfg *base, const train_opts *o, const kml_dataset *d);
+/* Walk-forward predictions on stdout; or with o->list the folds as JSON lines,
+ * o->unit >= 0 that fold's pieces, o->merge the predictions from the pieces. */
 void walk_forward(const train_cfg *c, const char *const *archs, int narch, const train_opts *o,
                   const kml_dataset *d);
+/* pieces.c: the key of a plan ("walk-forward" or "optimize") from c and o;
+ * the pieces' directory; a piece with this key (NULL: missing, unreadable or
+ * of another plan; caller deletes); write obj (key added) atomically; die 66
+ * naming the missing pieces. */
+void plan_key(const train_cfg *c, const train_opts *o, const char *kind, char hex[65]);
+const char *pieces_dir(const train_opts *o, char *buf, size_t cap);
+cJSON *piece_load(const char *path, const char *key);
+int piece_done(const char *path, const char *key);
+void piece_write(const char *path, cJSON *obj, const char *key);
+__attribute__((noreturn)) void pieces_missing_die(const char *what, char **names, int n);
+
 /* gnuplot PNGs; returns the array of paths written (caller deletes). */
 cJSON *plot_all(const char *outdir, const char *arch, const fit_result *fr, const double *p, const int *y,
                 const double *ret, long n);
