@@ -240,6 +240,15 @@ void ml_scale(const ml_model *m, const double *x, long n, float *xs)
         for (int j = 0; j < m->F; j++) xs[i * m->F + j] = (float)((x[i * m->F + j] - m->mean[j]) / m->std[j]);
 }
 
+void ml_calibrated(const float *logits, int B, const float offset[3], double *p)
+{
+    for (int k = 0; k < B; k++) {
+        float z[3];
+        for (int c = 0; c < 3; c++) z[c] = logits[3 * k + c] + offset[c];
+        kml_softmax3(z, p + 3 * (size_t)k);
+    }
+}
+
 void ml_predict(ml_model *m, const float *xs, int B, double *p)
 {
     float z[3 * 64];
@@ -248,10 +257,7 @@ void ml_predict(ml_model *m, const float *xs, int B, double *p)
         const float *x = xs + (size_t)i * m->T * m->F;
         if (m->lin) logreg_forward(m->lin, x, b, m->T, z);
         else nn_predict(m->net, x, b, z);
-        for (int k = 0; k < b; k++) {
-            for (int c = 0; c < 3; c++) z[3 * k + c] += m->offset[c]; /* in float, as kml-train's evaluation */
-            kml_softmax3(z + 3 * k, p + 3 * (size_t)(i + k));
-        }
+        ml_calibrated(z, b, m->offset, p + 3 * (size_t)i);
     }
 }
 

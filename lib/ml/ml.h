@@ -55,6 +55,10 @@ void ml_scale(const ml_model *m, const double *x, long n, float *xs);
 /* Class probabilities p (B, 3) of the scaled windows xs (B, T, F):
  * softmax(logits + offset), the calibration applied. */
 void ml_predict(ml_model *m, const float *xs, int B, double *p);
+/* The calibration rule, the one home of it: p (B, 3) = softmax(logits +
+ * offset), the sum in float as the logits are, the softmax in double
+ * (kml-train's evaluation uses it too). logits (B, 3) is left unchanged. */
+void ml_calibrated(const float *logits, int B, const float offset[3], double *p);
 /* The same for one window of raw rows x (T, F). */
 void ml_predict_raw(ml_model *m, const double *x, double p[3]);
 

@@ -42,10 +42,7 @@ void predict_rows(model *m, const float *xs, int F, const long *idx, long n, dou
         int B = (int)(n - i < EVAL_B ? n - i : EVAL_B);
         gather(x, xs, F, m->T, idx + i, B);
         m->predict(m, x, B, logits);
-        for (int k = 0; k < B; k++) {
-            for (int j = 0; j < 3; j++) logits[3 * k + j] += m->offset[j];
-            kml_softmax3(logits + 3 * k, p + 3 * (i + k));
-        }
+        ml_calibrated(logits, B, m->offset, p + 3 * i); /* lib/ml's rule, the one kml-predict applies */
     }
     free(x);
 }
