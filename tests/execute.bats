@@ -365,3 +365,16 @@ PY
         done
     done
 }
+
+@test "execute: an order arriving after its pair's next bar was run fills at the next bar still to run, with a warning" {
+    grep '"pair": "SOL/USD"' "$ORDERS" | head -n 50 >sol.jsonl
+    grep '"pair": "ETH/USD"' "$ORDERS" | head -n 50 >eth.jsonl
+    head -n 20 eth.jsonl >eth20.jsonl
+    x --quiet --state st sol.jsonl eth20.jsonl >/dev/null
+    run --separate-stderr x --state st sol.jsonl eth.jsonl
+    assert_success
+    assert_regex "$stderr" "^kml-execute: eth.jsonl:21: the order of ETH/USD's bar [0-9]+ comes after bar [0-9]+ was run: it fills at the next bar"
+    # the late targets replace each other (cancel events); the last one waits for ETH/USD's next bar
+    [ "$(echo "$output" | grep -c '"event":"cancel","pair":"ETH/USD"')" -eq 29 ]
+    grep -q '"pending":	{' st/account.json
+}

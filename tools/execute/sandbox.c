@@ -431,7 +431,13 @@ int sandbox_main(int argc, char **argv)
         order_rec *r = &recs[i];
         if (r->o.time > horizon) horizon = r->o.time;
         if (a.p[r->pair].last_order != INT64_MIN && r->o.time <= a.p[r->pair].last_order) continue;
-        if (first_order[r->pair] == INT64_MIN) first_order[r->pair] = r->o.time, first_line[r->pair] = kept;
+        if (first_order[r->pair] == INT64_MIN) {
+            first_order[r->pair] = r->o.time, first_line[r->pair] = kept;
+            /* a backtest would have filled it at the bar after its own, which has been run */
+            if (a.p[r->pair].last_bar != INT64_MIN && r->o.time < a.p[r->pair].last_bar && !quiet)
+                warn("%s:%ld: the order of %s's bar %lld comes after bar %lld was run: it fills at the next bar",
+                     r->file, r->line, a.p[r->pair].pair, (long long)r->o.time, (long long)a.p[r->pair].last_bar);
+        }
         recs[kept++] = *r;
     }
     nrec = kept;
