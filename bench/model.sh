@@ -67,9 +67,13 @@ for core in $cores; do
     fi
     for n in $threads; do
         export OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n
-        p=$("${pre[@]}" "$bin" sgemm-peak --n 1024)
-        peak=$(bench_field "$p" sgemm_gflops) kname=$(bench_field "$p" core)
-        echo "pass=$core threads=$n  OpenBLAS kernels $kname, sgemm peak ${peak} GFLOP/s (one 1024^3 product)"
+        peak=0
+        for ((r = 1; r <= bench_rounds; r++)); do # a peak: the best of the rounds
+            p=$("${pre[@]}" "$bin" sgemm-peak --n 1024)
+            kname=$(bench_field "$p" core)
+            peak=$(awk -v a="$peak" -v b="$(bench_field "$p" sgemm_gflops)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+        done
+        echo "pass=$core threads=$n  OpenBLAS kernels $kname, sgemm peak ${peak} GFLOP/s (best of $bench_rounds 1024^3 products)"
         printf '  %-12s %10s %10s %8s %11s   %9s %9s %9s   %8s %6s\n' arch 'ours/s' 'torch/s' 'train x' 'x rounds' \
             'ours us' 'torch us' 'latency x' 'GFLOP/s' '%peak'
         for a in $archs; do
@@ -95,10 +99,21 @@ for core in $cores; do
     done
 done
 
-# Targets per pass: training >= 3x PyTorch's, latency <= 0.2 of PyTorch's.
-awk -v stat="$bench_stat_kind" '{ k = $1 " (" $2 ")"; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+# Targets per pass and thread count: training >= 3x PyTorch's, latency <= 0.2
+# of PyTorch's. With more threads than idle cores, PyTorch's OpenMP threads
+# wait for each other and its rates collapse (by 10-100x when measured), far
+# more than ours: such rows measure the load, and the last line says so.
+awk -v stat="$bench_stat_kind" '{ k = $1 " (" $2 ") at " $3 " thread" ($3 == 1 ? "" : "s")
+       if (!(k in seen)) { seen[k] = 1; order[++n] = k }
        tot[k] += 2; met[k] += ($5 >= 3) + ($6 <= 0.2)
-       if ($5 < 3) miss[k] = miss[k] " " $4 "@" $3 "t:train " $5 "x"
-       if ($6 > 0.2) miss[k] = miss[k] " " $4 "@" $3 "t:latency " $6 }
+       if ($5 < 3) miss[k] = miss[k] " " $4 " train " $5 "x"
+       if ($6 > 0.2) miss[k] = miss[k] " " $4 " latency " $6 }
      END { for (i = 1; i <= n; i++) { k = order[i]
              printf "targets %s, %s ratios: %d of %d met%s\n", k, stat, met[k], tot[k], miss[k] == "" ? "" : "; missed:" miss[k] } }' "$summary"
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+ncpu=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)
+multi=0
+for n in $threads; do [ "$n" -gt 1 ] && multi=1; done
+[ $multi = 1 ] && awk -v l="$load" -v c="$ncpu" 'BEGIN { exit !(l + 0 >= c / 2) }' &&
+    echo "load $load at the end on $ncpu CPUs: ratios at more than one thread reflect PyTorch's threads stalling on busy cores more than either program's speed"
+true
