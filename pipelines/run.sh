@@ -43,7 +43,13 @@
 #             writes no candle for an hour without trades; longer gaps restart)
 #   TRAIN_ARGS extra kml-train options (e.g. "--epochs 5 --window 32")
 #   WF_TRAIN_DAYS, WF_STEP_DAYS  walk-forward window and step of the backtest
-#             and ensemble (default 180 and 30; the history must be longer)
+#             and ensemble. The backtest's ensemble windows are fitted on the
+#             walk-forward predictions, which start after the first training
+#             window, so the labelled rows must span more than 2 windows and a
+#             step. Default: a step of 30 days (7 under 240 days of rows) and
+#             the largest window up to 180 days that fits the shortest asset
+#             (125 days of Kraken history give about 92 days of rows: a 41-day
+#             window stepping 7 days; 365 days of the simulator, 150 and 30)
 #   BACKTEST_ARGS extra kml-backtest options (e.g. --ml-position-sizing)
 #   EXTREME   1: labels to the liquidation of each pair's extreme maximum
 #             leverage (kml-features --leverage) and models that learn them
@@ -65,8 +71,8 @@ state=${STATE:-state}
 seed=${SEED:-1}
 sim_days=${SIM_DAYS:-365}
 max_gap=${MAX_GAP:-3}
-wf_train=${WF_TRAIN_DAYS:-180}
-wf_step=${WF_STEP_DAYS:-30}
+wf_train=${WF_TRAIN_DAYS:-}
+wf_step=${WF_STEP_DAYS:-}
 case $source in auto|kraken|sim) ;; *) echo "pipeline: SOURCE must be auto, kraken or sim, not '$source'" >&2; exit 64 ;; esac
 [ "$archs" != all ] || archs=linear,lstm,gru,tcn,cnn,transformer,hybrid
 config_file=${KML_CONFIG:-config/trading.json}
@@ -172,20 +178,27 @@ asset() {
 trade() {
     local pairs="$*" pair alt src=real days bt="$out/backtest" keys="$out/.keys" ins=() cands=() wf arch cfg_in=()
     mkdir -p "$out/store"
+    local span=""
     for pair in "$@"; do
         alt=$(altname "$pair")
         [ -s "$out/$alt/labelled.csv" ] || { say "$pair: no $out/$alt/labelled.csv (run the asset steps first)"; return 66; }
         [ "$(cat "$out/$alt/source")" = synthetic ] && src=synthetic
         days=$(awk -F, 'NR == 2 { a = $1 } END { printf "%d", ($1 - a) / 86400 }' "$out/$alt/labelled.csv")
-        if [ "$days" -le $((wf_train + wf_step)) ]; then
-            say "$pair: $days days of labelled rows, too few for the walk-forward backtest and ensemble" \
-                "(WF_TRAIN_DAYS=$wf_train + WF_STEP_DAYS=$wf_step); fetch more history (HISTORY_DAYS, SIM_DAYS) or lower WF_TRAIN_DAYS"
-            return 65
-        fi
+        [ -n "$span" ] && [ "$span" -le "$days" ] || span=$days
         ln -sf "../$alt/candles.csv" "$out/store/${alt}_$interval.csv"
         ins+=("$out/$alt/candles.csv")
         cands+=(--candles "$pair=$out/$alt/candles.csv")
     done
+    [ -n "$wf_step" ] || { wf_step=30; [ "$span" -ge 240 ] || wf_step=7; }
+    if [ -z "$wf_train" ]; then
+        wf_train=$(((span - wf_step) / 2 - 1))
+        [ "$wf_train" -le 180 ] || wf_train=180
+    fi
+    if [ "$wf_train" -lt 10 ] || [ "$span" -le $((2 * wf_train + wf_step)) ]; then
+        say "$span days of labelled rows (the shortest asset), too few for the walk-forward backtest and ensemble" \
+            "(WF_TRAIN_DAYS=$wf_train, twice, + WF_STEP_DAYS=$wf_step); fetch more history (HISTORY_DAYS, SIM_DAYS) or lower WF_TRAIN_DAYS"
+        return 65
+    fi
     [ -f "$config_file" ] && cfg_in=("$config_file")
     say "backtest: $pairs ($src data; walk-forward $wf_train days, step $wf_step)"
     # shellcheck disable=SC2086

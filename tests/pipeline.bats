@@ -178,7 +178,7 @@ start_server() {
 @test "pipeline: too little history for the walk-forward says so (65)" {
     SIM_DAYS=40 run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
     assert_failure 65
-    [[ $stderr == *"too few for the walk-forward backtest and ensemble (WF_TRAIN_DAYS=10 + WF_STEP_DAYS=5)"* ]]
+    [[ $stderr == *"days of labelled rows (the shortest asset), too few for the walk-forward backtest and ensemble (WF_TRAIN_DAYS=10, twice, + WF_STEP_DAYS=5)"* ]]
 }
 
 @test "pipeline: make -j2 pipeline runs the assets in parallel, then one trading step across them" {
