@@ -31,9 +31,13 @@ bench_header features "not used (kml-features has no BLAS)" "1 (kml-features; pa
 # truncated and written again back to disk when it is closed (auto_da_alloc),
 # and that writeback is charged to the process that closes it (up to 40 ms a
 # kml-features run when measured).
+# kml-features' notes on stderr (candles skipped between gaps) are shown
+# only when a run fails.
 ours() {
+    local t
     rm -f "$tmp/c.csv"
-    echo "cpu=$(bench_cpu_seconds "$tmp/c.csv" "$bin" "$file")"
+    t=$(bench_cpu_seconds "$tmp/c.csv" "$bin" "$file" 2>"$tmp/err") || { cat "$tmp/err" >&2; return 1; }
+    echo "cpu=$t"
 }
 # pandas: read + compute, then the CSV write, timed separately (CPU seconds of
 # the process; numpy may use more threads, whose time counts too)
@@ -59,6 +63,10 @@ else
     bench_interleave ours
 fi
 t_c=$(bench_stat ours cpu lo)
+if [ "$t_c" = - ]; then
+    echo "features: $bin failed in every round" >&2
+    exit 1
+fi
 rows=$(($(wc -l <"$tmp/c.csv") - 1))
 cols=$(($(head -1 "$tmp/c.csv" | tr , '\n' | wc -l) - 2))
 
