@@ -116,9 +116,12 @@ get_data() {
     if [ "$source" != sim ]; then
         mkdir -p "$data_dir"
         history_days=${HISTORY_DAYS:-$(kml-config show | jq -r .history_days)}
-        # Few retries: an offline machine should fall back in seconds, not minutes.
-        # A fill cut short by a failure resumes where it stopped at the next run.
-        if KML_HTTP_RETRIES=${KML_HTTP_RETRIES:-1} KML_HTTP_BACKOFF=${KML_HTTP_BACKOFF:-0.5} \
+        # An offline machine should fall back in seconds, not minutes: one
+        # request without retries tells whether Kraken answers at all; then the
+        # update (a first fill pages for minutes) keeps kml-fetch's retries and
+        # backoff. A fill cut short by a failure resumes where it stopped at the
+        # next run.
+        if KML_HTTP_RETRIES=0 kml-fetch ohlc --pair "$pair" --interval "$interval" >/dev/null 2>&1 &&
             kml-fetch update --pair "$pair" --interval "$interval" --dir "$data_dir" --days "$history_days" >&2; then
             :
         elif [ -s "$file" ]; then
