@@ -175,6 +175,16 @@ windows_upto() { # FILE N outfile opts...
     line=$(printf '%s\n' "${lines[@]}" | grep '^A ')
     [[ "$line" == *" $want "* ]]
     assert_line --regexp '^global '
+    # a walk-forward file adds the out-of-sample table, its numbers from oos
+    fit_models --walk-forward --train-days 60 --step-days 15 -o "$W/wf.json"
+    run kml-ensemble show "$W/wf.json"
+    assert_success
+    assert_output --partial "walk-forward: $(jq '.windows | length' "$W/wf.json") windows"
+    e=$(jq -r '.oos.ensemble.all.sharpe' "$W/wf.json")
+    h=$(jq -r '.oos.hold.all.sharpe' "$W/wf.json")
+    want=$(awk -v e="$e" -v h="$h" 'BEGIN { printf "%.2f +%.2f$", e, h }')
+    line=$(printf '%s\n' "${lines[@]}" | grep '^all ')
+    [[ "$line" =~ $want ]]
 }
 
 @test "list names every rule strategy with its columns" {
