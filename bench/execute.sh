@@ -75,9 +75,9 @@ if [ $have_pandas = 1 ]; then
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 ref = json.load(open(sys.argv[2]))
-print("agree" if len(ev) == ref["events"] and abs(ev[-1]["equity"] - ref["equity"]) <= 1e-9 * abs(ref["equity"]) else "DISAGREE")' \
+print("agree" if len(ev) == ref["events"] and abs(ev[-1]["cash"] - ref["cash"]) <= 1e-9 * abs(ref["cash"]) else "DISAGREE")' \
         "$tmp/ev.jsonl" "$tmp/ref.json")
-    echo "execute: final equity and event count of the two: $same"
+    echo "execute: event count and cash after the last event of the two: $same"
 else
     echo "execute: pandas absent: no reference"
 fi
