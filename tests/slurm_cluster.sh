@@ -3,15 +3,19 @@
 # tests/slurm.bats: munged with a generated key, slurmctld and slurmd in the
 # foreground on loopback, a generated slurm.conf, everything in DIR.
 #
-#   slurm_cluster.sh start DIR   start (waits until the node is idle); prints
-#                                "export SLURM_CONF=DIR/slurm.conf"
+#   slurm_cluster.sh start DIR [PID]   start (waits until the node is idle);
+#                                prints "export SLURM_CONF=DIR/slurm.conf". With
+#                                PID, a watchdog stops the cluster when that
+#                                process ends (a test run killed midway leaves
+#                                no daemon behind)
 #   slurm_cluster.sh stop DIR    stop the daemons started in DIR (by their pids)
 #
 # Ports: two free ones above 20000 picked at start, so several clusters (or
 # other suites' servers) do not collide. Runs as root (SlurmUser root) or as
 # any user when SlurmUser/SlurmdUser can be that user.
 set -euo pipefail
-cmd=${1:-} dir=${2:-}
+cmd=${1:-} dir=${2:-} owner=${3:-}
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: slurm_cluster.sh start|stop DIR" >&2; exit 64; }
 
 free_port() { # a port nothing listens on, from a random start
@@ -78,6 +82,8 @@ MinJobAge=600
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
+# Schedule at once (the defaults batch submissions for seconds, for big sites).
+SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=2
 KillWait=2
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
@@ -85,13 +91,13 @@ CONF
     export SLURM_CONF=$dir/slurm.conf
     munged -F --force --socket="$dir/munge/munge.sock" --key-file="$dir/munge/munge.key" \
         --pid-file="$dir/munge/munged.pidfile" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/seed" \
-        >>"$dir/munged.out" 2>&1 &
+        >>"$dir/munged.out" 2>&1 </dev/null 3>&- &
     echo $! >"$dir/munged.pid"
     for _ in $(seq 50); do [ -S "$dir/munge/munge.sock" ] && break; sleep 0.1; done
     [ -S "$dir/munge/munge.sock" ] || { echo "slurm_cluster: munged did not start (see $dir/munged.out, $dir/munge/munged.log)" >&2; stop; exit 1; }
-    slurmctld -D -i -f "$dir/slurm.conf" >>"$dir/slurmctld.out" 2>&1 &
+    slurmctld -D -i -f "$dir/slurm.conf" >>"$dir/slurmctld.out" 2>&1 </dev/null 3>&- &
     echo $! >"$dir/slurmctld.pid"
-    slurmd -D -N "$node" -f "$dir/slurm.conf" >>"$dir/slurmd.out" 2>&1 &
+    slurmd -D -N "$node" -f "$dir/slurm.conf" >>"$dir/slurmd.out" 2>&1 </dev/null 3>&- &
     echo $! >"$dir/slurmd.pid"
     local state=""
     for _ in $(seq 150); do
@@ -100,7 +106,12 @@ CONF
         sleep 0.2
     done
     case $state in
-    idle*) echo "export SLURM_CONF=$dir/slurm.conf" ;;
+    idle*)
+        if [ -n "$owner" ]; then
+            (while kill -0 "$owner" 2>/dev/null && [ -f "$dir/slurmctld.pid" ]; do sleep 1; done
+             [ -f "$dir/slurmctld.pid" ] && "$self" stop "$dir") >/dev/null 2>&1 </dev/null 3>&- &
+        fi
+        echo "export SLURM_CONF=$dir/slurm.conf" ;;
     *) echo "slurm_cluster: the node did not become idle (state '$state'; see $dir/slurmctld.log, $dir/slurmd.log)" >&2
        stop
        exit 1 ;;

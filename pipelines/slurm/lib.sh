@@ -2,13 +2,13 @@
 # Sourced by walkforward.sh, search.sh and submit.sh (bash, set -euo pipefail).
 #
 # Every job runs pipelines/slurm/task.sh (retries, failures named in
-# $KML_SLURM_DIR/failed.jsonl) in the project directory, with the submitter's
+# $KML_SLURM_DIR/tasks.jsonl) in the project directory, with the submitter's
 # environment (sbatch's default --export=ALL: PATH, KML_CONFIG, ...). Every
 # submitted job is appended to $KML_SLURM_DIR/jobs.jsonl and printed on
 # stdout as "NAME JOBID". Resources come from the configuration's "slurm"
 # section (kml-config show): partition, account, cpus_per_task, mem_mb,
 # task_minutes (a fold or trial), merge_minutes, job_minutes (asset, ensemble,
-# backtest), retries, array_parallel.
+# backtest), retries (KML_SLURM_RETRIES overrides it), array_parallel.
 KML_SLURM_DIR=${KML_SLURM_DIR:-runs/slurm}
 export KML_SLURM_DIR
 slurm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +28,7 @@ slurm_load_config() {
     slurm_merge_min=$(jq -r '.slurm.merge_minutes // 30' <<<"$j")
     slurm_job_min=$(jq -r '.slurm.job_minutes // 120' <<<"$j")
     slurm_parallel=$(jq -r '.slurm.array_parallel // 0' <<<"$j")
-    KML_SLURM_RETRIES=$(jq -r '.slurm.retries // 2' <<<"$j")
+    KML_SLURM_RETRIES=${KML_SLURM_RETRIES:-$(jq -r '.slurm.retries // 2' <<<"$j")}
     export KML_SLURM_RETRIES
     mkdir -p "$KML_SLURM_DIR/logs"
 }
