@@ -179,3 +179,17 @@ excess_t() {
         awk -v t="$(tstat "$W/r0$seed")" 'BEGIN { exit !(t < 4) }'
     done
 }
+
+@test "backtest: --reuse-models keeps an earlier run's predictions only when input, command and configuration match" {
+    W="$BATS_TEST_TMPDIR"
+    cp -r "$D/full" "$W/re"
+    run --separate-stderr bt --reuse-models -o "$W/re"
+    assert_success
+    [ "$(grep -c 'kml-train --walk-forward -a linear (reused' "$KML_LOG_DIR/ml_deployment.log")" -ge 2 ]
+    for f in SOLUSD/wf_linear.csv ETHUSD/decisions.jsonl events.jsonl report/metrics.json; do cmp "$D/full/$f" "$W/re/$f"; done
+    # Another seed is another training command: trained again.
+    n=$(grep -c '(reused' "$KML_LOG_DIR/ml_deployment.log")
+    bt --reuse-models --seed 2 -o "$W/re"
+    [ "$(grep -c '(reused' "$KML_LOG_DIR/ml_deployment.log")" -eq "$n" ]
+    ! cmp -s "$W/re/SOLUSD/wf_linear.stamp" "$D/full/SOLUSD/wf_linear.stamp"
+}
