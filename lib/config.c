@@ -57,6 +57,10 @@ void config_defaults(kml_config *c)
     c->ensemble.adaptation_gain = 0.25;
     c->ensemble.adaptation_min = 0.5;
     c->ensemble.adaptation_max = 2;
+    snprintf(c->live.tier, sizeof c->live.tier, "starter");
+    snprintf(c->live.over_max_leverage, sizeof c->live.over_max_leverage, "clamp");
+    c->live.fill_timeout = 60;
+    c->live.poll = 1;
     snprintf(c->mode, sizeof c->mode, "sandbox");
     snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
     c->initial_capital = 10000;
@@ -153,7 +157,7 @@ static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const ch
 void config_apply_json(kml_config *c, const cJSON *root, const char *name)
 {
     static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "execution", "mode", "leverage_mode",
-                                      "initial_capital", "history_days", "ensemble", NULL};
+                                      "initial_capital", "history_days", "ensemble", "live", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
     static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit",
                                         "max_position", "max_open_positions", NULL};
@@ -321,6 +325,32 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_max")))
             c->ensemble.adaptation_max = number(x, name, "$.ensemble.adaptation_max", 1, 100);
     }
+    const cJSON *lv = cJSON_GetObjectItemCaseSensitive(root, "live");
+    if (lv) {
+        static const char *const vkeys[] = {"tier", "over_max_leverage", "fill_timeout", "poll", NULL};
+        static const char *const overs[] = {"clamp", "refuse", NULL};
+        object(lv, name, "$.live");
+        unknown(lv, name, "$.live", vkeys);
+        const cJSON *x;
+        if ((x = cJSON_GetObjectItemCaseSensitive(lv, "tier"))) {
+            double mx, dc;
+            char tail;
+            if (!cJSON_IsString(x) ||
+                (strcmp(x->valuestring, "starter") && strcmp(x->valuestring, "intermediate") &&
+                 strcmp(x->valuestring, "pro") &&
+                 !(sscanf(x->valuestring, "%lf/%lf%c", &mx, &dc, &tail) == 2 && mx >= 1 && dc > 0)) ||
+                strlen(x->valuestring) >= sizeof c->live.tier)
+                bad(name, "$.live.tier", "expected \"starter\", \"intermediate\", \"pro\" or \"MAX/DECAY\"");
+            snprintf(c->live.tier, sizeof c->live.tier, "%s", x->valuestring);
+        }
+        if ((x = cJSON_GetObjectItemCaseSensitive(lv, "over_max_leverage")))
+            string(x, name, "$.live.over_max_leverage", c->live.over_max_leverage, sizeof c->live.over_max_leverage,
+                   overs);
+        if ((x = cJSON_GetObjectItemCaseSensitive(lv, "fill_timeout")))
+            c->live.fill_timeout = number(x, name, "$.live.fill_timeout", 0, 86400);
+        if ((x = cJSON_GetObjectItemCaseSensitive(lv, "poll")))
+            c->live.poll = number(x, name, "$.live.poll", 0, 3600);
+    }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) string(v, name, "$.mode", c->mode, sizeof c->mode, modes);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "leverage_mode")))
@@ -406,6 +436,11 @@ cJSON *config_to_json(const kml_config *c)
     json_add_num(en, "adaptation_gain", c->ensemble.adaptation_gain);
     json_add_num(en, "adaptation_min", c->ensemble.adaptation_min);
     json_add_num(en, "adaptation_max", c->ensemble.adaptation_max);
+    cJSON *lv = cJSON_AddObjectToObject(o, "live");
+    cJSON_AddStringToObject(lv, "tier", c->live.tier);
+    cJSON_AddStringToObject(lv, "over_max_leverage", c->live.over_max_leverage);
+    json_add_num(lv, "fill_timeout", c->live.fill_timeout);
+    json_add_num(lv, "poll", c->live.poll);
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
     cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);

@@ -64,6 +64,13 @@ typedef struct {
         double adaptation_min;     /* bounds of the multiplier: 0.5 */
         double adaptation_max;     /* 2 */
     } ensemble;
+    struct {                       /* kml-execute --live (docs/live.md) */
+        char tier[32];             /* Kraken verification tier for the call counter: "starter",
+                                    * "intermediate", "pro", or "MAX/DECAY": starter */
+        char over_max_leverage[16]; /* a target above AssetPairs' maximum: "clamp" or "refuse": clamp */
+        double fill_timeout;       /* seconds before an order not final is cancelled: 60 */
+        double poll;               /* seconds between order queries: 1 */
+    } live;
     char mode[16];                 /* "sandbox" or "live" */
     char leverage_mode[16];        /* "default" or "extreme" */
     double initial_capital;        /* sandbox account, USD */
