@@ -203,6 +203,24 @@ EOF
     [ "$(adds)" -eq "$n" ]
 }
 
+@test "live: the configuration's live section: refusal of leverage over the maximum, a bad tier exits 78" {
+    start_server
+    echo '{"live": {"over_max_leverage": "refuse", "tier": "pro", "fill_timeout": 5, "poll": 0.01}}' >cfg.json
+    echo '{"time":1700000000,"pair":"SOL/USD","side":"buy","exposure":1,"leverage":20,"price":150,"stop":140,"source":"real"}' >o.jsonl
+    run --separate-stderr kml-execute --live --state st --config cfg.json o.jsonl
+    assert_success
+    assert_output --partial "leverage 20x is above Kraken's maximum 3x for buy SOLUSD (refused by the configuration)"
+    [ "$(adds)" -eq 0 ]
+    echo '{"live": {"tier": "whale"}}' >bad.json
+    run --separate-stderr kml-execute --live --state st --config bad.json o.jsonl
+    assert_equal "$status" 78
+    [[ "$stderr" == *"bad.json: \$.live.tier: expected \"starter\", \"intermediate\", \"pro\" or \"MAX/DECAY\""* ]]
+    echo '{"live": {"over_max_leverage": "yolo"}}' >bad.json
+    run --separate-stderr kml-execute --live --state st --config bad.json o.jsonl
+    assert_equal "$status" 78
+    [[ "$stderr" == *'$.live.over_max_leverage: "yolo" is not one of the allowed values'* ]]
+}
+
 @test "live: --validate sends every order with validate=true: Kraken answers, nothing trades, no state" {
     start_server
     gen_orders 2 >o.jsonl

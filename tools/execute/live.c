@@ -848,10 +848,10 @@ static const struct cli_opt opts[] = {
     {"state", 's', "DIR", "state directory (default state/live); a file KILL there is the kill switch"},
     {"limits", 258, "FILE", "accepted for the sandbox's sake; live reads Kraken's AssetPairs"},
     {"env", 259, "FILE", "credentials file when KRAKEN_API_KEY/SECRET are unset (default .env, mode 0600)"},
-    {"tier", 260, "TIER", "Kraken verification tier for the call counter: starter, intermediate, pro"},
-    {"fill-timeout", 261, "SECONDS", "cancel an order not final after this long (default 60)"},
-    {"poll", 262, "SECONDS", "pause between order queries (default 1)"},
-    {"refuse-over-leverage", 263, NULL, "reject a target above Kraken's maximum leverage instead of clamping"},
+    {"tier", 260, "TIER", "call counter of Kraken's tier: starter, intermediate, pro, MAX/DECAY (default: live.tier)"},
+    {"fill-timeout", 261, "SECONDS", "cancel an order not final after this long (default: live.fill_timeout, 60)"},
+    {"poll", 262, "SECONDS", "pause between order queries (default: live.poll, 1)"},
+    {"refuse-over-leverage", 263, NULL, "reject a target above Kraken's maximum leverage (live.over_max_leverage)"},
     {0}};
 
 int live_main(int argc, char **argv)
@@ -862,7 +862,7 @@ int live_main(int argc, char **argv)
     memset(&L, 0, sizeof L);
     const char *config = NULL, *state = "state/live", *env_file = NULL, *tier = NULL;
     int live_flag = 0;
-    L.fill_timeout = 60, L.poll = 1;
+    L.fill_timeout = -1, L.poll = -1, L.refuse_over = -1; /* unset: the configuration's */
     cli_reset();
     int c;
     while ((c = cli_next(argc, argv, opts, synopsis)) != -1) switch (c) {
@@ -883,12 +883,16 @@ int live_main(int argc, char **argv)
     setrlimit(RLIMIT_CORE, &nocore);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     config_load(&L.cfg, config);
+    if (L.fill_timeout < 0) L.fill_timeout = L.cfg.live.fill_timeout;
+    if (L.poll < 0) L.poll = L.cfg.live.poll;
+    if (L.refuse_over < 0) L.refuse_over = !strcmp(L.cfg.live.over_max_leverage, "refuse");
     int n;
     live_order *orders = read_orders(argv + optind, argc - optind, &n);
     mkdirs(state);
     snprintf(L.state_path, sizeof L.state_path, "%s/live.json", state);
     snprintf(L.kill_path, sizeof L.kill_path, "%s/KILL", state);
     if (!tier) tier = getenv("KML_KRAKEN_TIER");
+    if (!tier || !*tier) tier = L.cfg.live.tier;
     L.kp = kp_open(env_file, NULL, tier);
     L.log_path = events_log_path();
     struct sigaction sa;
