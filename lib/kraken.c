@@ -60,8 +60,10 @@ void kraken_close(kraken_client *c)
 
 int kraken_error_retryable(const char *msg)
 {
+    /* not EGeneral:Temporary lockout: it lasts about 15 minutes, and more
+     * attempts during it only prolong it */
     static const char *const transient[] = {"EAPI:Rate limit exceeded", "EGeneral:Too many requests",
-                                            "EService:Unavailable", "EService:Busy", "EGeneral:Temporary lockout"};
+                                            "EService:Unavailable", "EService:Busy"};
     for (size_t i = 0; i < sizeof transient / sizeof *transient; i++)
         if (!strncmp(msg, transient[i], strlen(transient[i]))) return 1;
     return 0;

@@ -411,13 +411,19 @@ EOF
     [[ "$stderr" == *"kml-execute: /0/private/OpenPositions: Kraken error: EAPI:Invalid nonce" ]]
 }
 
-@test "live: a lasting rate limit exits 75 after the bounded retries; a malformed shape names endpoint and key" {
+@test "live: a lasting rate limit exits 75 after the bounded retries, a lockout 69 at once; a malformed shape names endpoint and key" {
     start_server
     gen_orders 1 | head -1 >o.jsonl
     fault "OpenPositions ratelimit -1"
     run --separate-stderr live o.jsonl
     assert_equal "$status" 75
     [[ "$stderr" == *"kml-execute: /0/private/OpenPositions: Kraken error: EAPI:Rate limit exceeded (after 5 attempts)" ]]
+    # a temporary lockout lasts ~15 minutes: one attempt, no retry
+    fault "OpenPositions lockout -1"
+    run --separate-stderr live o.jsonl
+    assert_equal "$status" 69
+    [[ "$stderr" == *"kml-execute: /0/private/OpenPositions: Kraken error: EGeneral:Temporary lockout" ]]
+    [ "$(grep -c OpenPositions "$W/srv/requests.log")" -eq 6 ]
     fault "QueryOrders badshape 1"
     run --separate-stderr live o.jsonl
     assert_equal "$status" 69

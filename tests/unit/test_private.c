@@ -81,6 +81,15 @@ static void params_are_form_encoded(void)
     free(p);
 }
 
+static void lockout_is_not_retried(void)
+{
+    /* Kraken's temporary lockout lasts ~15 minutes; retries prolong it */
+    CHECK(!kraken_error_retryable("EGeneral:Temporary lockout"));
+    CHECK(kraken_error_retryable("EAPI:Rate limit exceeded"));
+    CHECK(!kraken_error_retryable("EAPI:Invalid nonce"));
+    CHECK(!kraken_error_retryable("EAPI:Invalid signature"));
+}
+
 static void counter_model_waits_for_decay(void)
 {
     kp_tier t;
@@ -333,6 +342,7 @@ int main(void)
     t_run("sign_reproduces_krakens_vector", sign_reproduces_krakens_vector);
     t_run("base64_round_trips_and_is_strict", base64_round_trips_and_is_strict);
     t_run("params_are_form_encoded", params_are_form_encoded);
+    t_run("lockout_is_not_retried", lockout_is_not_retried);
     t_run("counter_model_waits_for_decay", counter_model_waits_for_decay);
     t_run("nonces_never_repeat_across_processes", nonces_never_repeat_across_processes);
     t_run("env_file_must_be_private", env_file_must_be_private);
