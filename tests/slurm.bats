@@ -108,6 +108,26 @@ job_state() { scontrol show job "$1" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' 
     [ -f "elsewhere/wf_linear_fold$first.json" ]
 }
 
+@test "slurm: the one-process walk-forward takes the folds whose piece is there and trains only the others" {
+    export KML_LOG_DIR="$BATS_TEST_TMPDIR/logs"
+    kml-train --arch all -o m "${TINY[@]}" --fold 1 "$D/small.csv" >/dev/null
+    kml-train --arch gru -o m "${TINY[@]}" --fold 2 "$D/small.csv" >/dev/null
+    rm -rf logs
+    kml-train --arch all -o m "${TINY[@]}" --walk-forward "$D/small.csv" >wf.csv
+    cmp wf.csv "$D/local_all.csv"
+    # trained here: every fold but 1, and fold 2 for every arch but gru
+    n=$(kml-train --arch all -o m "${TINY[@]}" --list-folds "$D/small.csv" | wc -l)
+    grep '"msg":"walk-forward fold"' logs/ml_training.log | jq -r '"\(.fold) \(.arch)"' | sort >trained
+    [ "$(wc -l <trained)" = $(((n - 1) * 7 - 1)) ]
+    ! grep -q '^1 ' trained
+    ! grep -qx '2 gru' trained
+    grep -qx '2 lstm' trained
+    # --force-retrain trains every fold again, with the same result
+    rm -rf logs
+    kml-train --arch all -o m "${TINY[@]}" --walk-forward --force-retrain "$D/small.csv" | cmp - "$D/local_all.csv"
+    [ "$(grep -c '"msg":"walk-forward fold"' logs/ml_training.log)" = $((n * 7)) ]
+}
+
 @test "slurm: a piece whose rows are not the fold's bars is a located error 65" {
     for k in $(kml-train --arch linear -o m "${TINY[@]}" --list-folds "$D/small.csv" | jq -r .fold); do
         kml-train --arch linear -o m "${TINY[@]}" --fold "$k" "$D/small.csv" >/dev/null

@@ -11,7 +11,10 @@
  *
  * Each fold is its own unit of work (--list-folds, --fold K, --merge): a
  * fold's models depend only on the data, the options and k (the seed is
- * seed + k), so folds trained apart and merged give the one-process output. */
+ * seed + k), so folds trained apart and merged give the one-process output.
+ * The one-process run takes a fold from its piece when one of this plan is
+ * there (without --force-retrain), so a run cut short, or folds run by a
+ * scheduler, are not trained again. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,49 +258,46 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
     }
 
     /* --merge: every piece checked before a line is written. */
-    cJSON **got = NULL;
     if (o->merge) {
         char **missing = NULL;
-        int nmiss = 0, ngot = 0;
+        int nmiss = 0;
         while (wf_next(&x))
             for (int ai = 0; ai < narch; ai++) {
                 piece_path(path, sizeof path, dir, archs[ai], x.k);
-                cJSON *j = piece_load(path, key);
-                got = xrealloc(got, (size_t)(ngot + 1) * sizeof *got);
-                got[ngot++] = j;
-                if (!j) {
-                    missing = xrealloc(missing, (size_t)(nmiss + 1) * sizeof *missing);
-                    missing[nmiss++] = xstrdup(path);
-                }
+                if (piece_done(path, key)) continue;
+                missing = xrealloc(missing, (size_t)(nmiss + 1) * sizeof *missing);
+                missing[nmiss++] = xstrdup(path);
             }
-        if (ngot == 0) no_fold_die(o);
         if (nmiss) pieces_missing_die("--walk-forward --merge", missing, nmiss);
         wf_free(&x);
         wf_init(&x, c, o, d);
     }
 
+    /* A fold of an arch whose piece is there (a scheduler's task ran it) is
+     * taken from it; the others are trained here. */
     csv_writer w;
     csvw_init(&w, stdout);
     const char *hdr[] = {"time", "arch", "p_down", "p_flat", "p_up"};
     for (int i = 0; i < 5; i++) csvw_str(&w, hdr[i]);
     csvw_end(&w);
-    int gi = 0;
+    int *todo = xmalloc((size_t)narch * sizeof *todo);
     while (wf_next(&x)) {
         double *p = xmalloc((size_t)narch * x.np * 3 * sizeof *p);
-        if (o->merge) {
-            for (int ai = 0; ai < narch; ai++, gi++) {
-                piece_path(path, sizeof path, dir, archs[ai], x.k);
-                piece_rows(&x, path, got[gi], p + (size_t)ai * x.np * 3);
-                cJSON_Delete(got[gi]);
-            }
-        } else {
-            wf_train(&x, archs, narch, NULL, xs, p);
+        int any = 0;
+        for (int ai = 0; ai < narch; ai++) {
+            piece_path(path, sizeof path, dir, archs[ai], x.k);
+            cJSON *j = o->force && !o->merge ? NULL : piece_load(path, key);
+            if (j) piece_rows(&x, path, j, p + (size_t)ai * x.np * 3);
+            todo[ai] = j == NULL;
+            any |= todo[ai];
+            cJSON_Delete(j);
         }
+        if (any) wf_train(&x, archs, narch, todo, xs, p);
         write_rows(&w, &x, archs, narch, p);
         free(p);
         folds++;
     }
-    free(got);
+    free(todo);
     free(xs);
     wf_free(&x);
     if (folds == 0) no_fold_die(o);
