@@ -273,6 +273,7 @@ static void orders_parse_strictly(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cJSON *c = cJSON_Duplicate(r->child, 1);
+        cJSON_free(c->string);
         c->string = NULL;
         cJSON *w = cJSON_CreateObject();
         cJSON_AddItemToObject(w, "OQCLML-BW3P3-BUCMWZ", c);

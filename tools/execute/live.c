@@ -338,6 +338,11 @@ static void follow(live *L, cJSON *o)
             return;
         }
         if (k.vol_exec != seen) state_save(L);
+        if (cancelled && wall() > deadline + L->fill_timeout + 10) {
+            err.code = EX_TEMPFAIL;
+            snprintf(err.msg, sizeof err.msg, "order %s is still %s after it was cancelled", k.txid, k.status);
+            fail_kraken(L, &err);
+        }
         if (!cancelled && (wall() > deadline || (got_term && !L->killing))) {
             int count;
             if (kp_cancel(L->kp, k.txid, NULL, &count, &err) != 0) fail_kraken(L, &err);
