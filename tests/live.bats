@@ -122,6 +122,26 @@ EOF
     [ ! -s "$W/srv/requests.log" ]
 }
 
+@test "live: bad options and settings exit 64 or 78; a corrupt state file 65, naming it" {
+    start_server
+    gen_orders 1 >o.jsonl
+    run --separate-stderr kml-execute --live --bogus o.jsonl
+    assert_equal "$status" 64
+    assert_equal "$stderr" "kml-execute: unknown option '--bogus' (try 'kml-execute --help')"
+    run --separate-stderr live --fill-timeout soon o.jsonl
+    assert_equal "$status" 64
+    [[ "$stderr" == *"--fill-timeout"* ]]
+    run --separate-stderr env -u KML_KRAKEN_TIER kml-execute --live --state st --tier whale o.jsonl
+    assert_equal "$status" 78
+    assert_equal "$stderr" "kml-execute: unknown Kraken tier 'whale' (starter, intermediate, pro, or MAX/DECAY)"
+    mkdir -p st
+    echo '{"pairs": {' >st/live.json
+    run --separate-stderr live o.jsonl
+    assert_equal "$status" 65
+    [[ "$stderr" == "kml-execute: $W/run/st/live.json:"* || "$stderr" == "kml-execute: st/live.json:"* ]]
+    [ ! -s "$W/srv/requests.log" ]
+}
+
 @test "live: a .env file others can read is refused naming its mode; mode 0600 is used" {
     unset KRAKEN_API_KEY KRAKEN_API_SECRET
     start_server
@@ -219,6 +239,39 @@ EOF
     run --separate-stderr kml-execute --live --state st --config bad.json o.jsonl
     assert_equal "$status" 78
     [[ "$stderr" == *'$.live.over_max_leverage: "yolo" is not one of the allowed values'* ]]
+}
+
+@test "live: a pair outside the configuration, or without margin on a side, is a reject event" {
+    /usr/bin/python3 -c "
+import json; p = json.load(open('$W/data/AssetPairs.json')); p['SOLUSD']['leverage_sell'] = []
+json.dump(p, open('$W/data/AssetPairs.json', 'w'))"
+    start_server
+    echo '{"assets": {"SOL/USD": {"allocation": 1}}}' >cfg.json
+    printf '%s\n' '{"time":1700000000,"pair":"SOL/USD","side":"sell","exposure":-1,"leverage":2,"price":150,"source":"real"}' \
+        '{"time":1700000000,"pair":"BTC/USD","side":"buy","exposure":1,"leverage":2,"price":30000,"source":"real"}' >o.jsonl
+    run --separate-stderr live --config cfg.json o.jsonl
+    assert_success
+    assert_output --partial '"event":"reject","pair":"SOL/USD"'
+    assert_output --partial "SOLUSD has no margin on the sell side (AssetPairs leverage_sell is empty)"
+    assert_output --partial '"event":"reject","pair":"BTC/USD"'
+    assert_output --partial "the pair is not in the configuration's assets"
+    [ "$(adds)" -eq 0 ]
+}
+
+@test "live: AddOrder that never gets a certain answer: looked up each time, never duplicated, exit 75" {
+    start_server
+    gen_orders 1 | head -1 >o.jsonl
+    fault "AddOrder 502 -1"
+    run --separate-stderr live o.jsonl
+    assert_equal "$status" 75
+    [[ "$stderr" == *"kml-execute: AddOrder "*": no certain answer after 3 attempts" ]]
+    [ "$(echo "$output" | grep -c 'Kraken does not have the order after an ambiguous answer')" -eq 3 ]
+    [ "$(adds)" -eq 0 ]
+    # the next run, with Kraken answering again, places it once
+    rm "$W/srv/faults"
+    run --separate-stderr live o.jsonl
+    assert_success
+    [ "$(book 'sum(1 for o in s["orders"].values() if o["ordertype"] == "market")')" -eq 1 ]
 }
 
 @test "live: --validate sends every order with validate=true: Kraken answers, nothing trades, no state" {

@@ -196,6 +196,25 @@ static void nonces_never_repeat_across_processes(void)
     nonce_close(s);
 }
 
+static void next_from(void *dir)
+{
+    nonce_store *s = nonce_open(dir, "k");
+    nonce_lock(s);
+    nonce_next(s);
+}
+
+static void corrupt_nonce_file_is_a_located_error(void)
+{
+    char *dir = t_tmpdir();
+    nonce_store *s = nonce_open(dir, "k");
+    FILE *f = fopen(s->path, "w");
+    fputs("garbage\n", f);
+    fclose(f);
+    t_expect_exit(next_from, dir, NULL, 65, ":1: not a nonce file");
+    nonce_close(s);
+    free(dir);
+}
+
 static void load_creds(void *path)
 {
     kraken_creds c;
@@ -346,6 +365,7 @@ int main(void)
     t_run("lockout_is_not_retried", lockout_is_not_retried);
     t_run("counter_model_waits_for_decay", counter_model_waits_for_decay);
     t_run("nonces_never_repeat_across_processes", nonces_never_repeat_across_processes);
+    t_run("corrupt_nonce_file_is_a_located_error", corrupt_nonce_file_is_a_located_error);
     t_run("env_file_must_be_private", env_file_must_be_private);
     t_run("orders_parse_strictly", orders_parse_strictly);
     t_run("positions_balances_and_pairs_parse", positions_balances_and_pairs_parse);
