@@ -396,6 +396,14 @@ PY
     run --separate-stderr kml-predict -m "$D/models" -e e.json badclose.csv
     assert_failure 65
     [[ "$stderr" == *"badclose.csv:30: column 'close'"* ]]
+    awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "rsi_14") c = i } NR == 25 { $c = "x1" } 1' "$D/feat.csv" >badrsi.csv
+    run --separate-stderr kml-predict -m "$D/models" -e "$D/small.json" badrsi.csv
+    assert_failure 65
+    [[ "$stderr" == *"badrsi.csv:25: column 'rsi_14'"* ]]
+    awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "p_wild") c = i } NR == 40 { $c = "1.5" } 1' "$D/feat.csv" >badp.csv
+    run --separate-stderr kml-predict -m "$D/models" -e "$D/small.json" badp.csv
+    assert_failure 65
+    [[ "$stderr" == *"badp.csv:40: column 'p_wild': not a probability: 1.5"* ]]
     { first 20; sed -n 12p "$D/feat.csv"; } >back.csv
     run --separate-stderr kml-predict -m "$D/models" -e e.json back.csv
     assert_failure 65
