@@ -456,6 +456,19 @@ PY
     [[ "$stderr" == *"empty: no *.safetensors model in this directory"* ]]
 }
 
+@test "predict: source: synthetic if ensemble.json or a model says so; real models make an unknown ensemble real; --source overrides" {
+    src() { kml-predict "$@" "$D/feat.csv" | jq -r .source | sort -u | tr '\n' ' '; }
+    for s in synthetic real unknown; do /usr/bin/python3 "$ENS" "hold,model:linear" source=$s >$s.json; done
+    kml-train --arch linear --epochs 1 -q --source real -o real "$D/lab.csv" >/dev/null
+    kml-train --arch linear --epochs 1 -q --source synthetic -o syn "$D/lab.csv" >/dev/null
+    [ "$(src -m "$D/models" -e synthetic.json)" = "synthetic " ] # models of unknown source
+    [ "$(src -m "$D/models" -e real.json)" = "real " ]
+    [ "$(src -m "$D/models" -e unknown.json)" = "unknown " ]
+    [ "$(src -m real -e unknown.json)" = "real " ]
+    [ "$(src -m syn -e real.json)" = "synthetic " ]
+    [ "$(src -m syn -e real.json --source real)" = "real " ]
+}
+
 @test "predict: a state file of other strategies is refused (65), not silently reused" {
     first 30 | kml-predict -m "$D/models" -e "$D/small.json" --state s.json >/dev/null
     /usr/bin/python3 "$ENS" "trend,model:gru" >other.json

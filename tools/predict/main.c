@@ -34,7 +34,7 @@ static const struct cli_opt opts[] = {
     {"hard-regime", O_HARD, NULL, "weights of the labelled regime only (default: mixed by p_<regime>)"},
     {"max-gap", O_GAP, "N", "missing bars a window may span (default: each model's, from training)"},
     {"vol-column", O_VOL, "COL", "the per-bar volatility column for 'volatility' (default rv_24)"},
-    {"source", O_SOURCE, "S", "real or synthetic (default: ensemble.json's, synthetic if a model says so)"},
+    {"source", O_SOURCE, "S", "real or synthetic (default: synthetic if ensemble.json or a model says so, else theirs)"},
     {"verbose", O_VERBOSE, NULL, "mirror each bar's collaboration log line to stderr"},
     {0}};
 
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
     for (int s = 0; s < e.S; s++) need_models |= strategy_is_model(e.names[s]);
     if (need_models && !nm && !wfp) cli_usage_error("missing -m MODEL (or --predictions WF.csv): %s has model strategies", ens);
     o.ens_path = ens;
-    int K = 0, synthetic = !strcmp(e.source, "synthetic");
+    int K = 0, synthetic = !strcmp(e.source, "synthetic"), all_real = 1;
     char **paths = nm ? model_paths(margs, nm, &K) : NULL;
     ml_model **models = xcalloc((size_t)K + 1, sizeof *models);
     for (int k = 0; k < K; k++) {
@@ -159,13 +159,15 @@ int main(int argc, char **argv)
         cJSON *d = cJSON_IsString(ds) ? cJSON_Parse(ds->valuestring) : NULL;
         const cJSON *src = cJSON_GetObjectItemCaseSensitive(d, "source");
         synthetic |= cJSON_IsString(src) && !strcmp(src->valuestring, "synthetic");
+        all_real &= cJSON_IsString(src) && !strcmp(src->valuestring, "real");
         cJSON_Delete(d);
     }
     pred_wf wf;
     if (wfp) pred_wf_load(&wf, wfp);
     o.pair = pair ? pair : e.pair;
     if (!o.pair) cli_usage_error("no --pair, and %s names no pair (data.pair)", ens);
-    o.source = source ? source : synthetic ? "synthetic" : e.source;
+    /* synthetic wins (live refuses it); an ensemble of unknown source fitted for real models is real */
+    o.source = source ? source : synthetic ? "synthetic" : !strcmp(e.source, "unknown") && K > 0 && all_real ? "real" : e.source;
 
     predictor p;
     pred_init(&p, &e, models, paths, K, wfp ? &wf : NULL, &o);
