@@ -188,7 +188,7 @@ int ml_load(const char *path, ml_model **out, char *err, size_t errn)
     *out = NULL;
     st_file f;
     int rc = st_read(path, &f, err, errn);
-    if (rc) return rc == EX_IOERR ? EX_IOERR : rc;
+    if (rc) return rc;
     ml_model *m = xcalloc(1, sizeof *m);
     cJSON *cfg = meta_json(&f, "config", cJSON_Object, err, errn);
     rc = EX_DATAERR;

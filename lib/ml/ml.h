@@ -43,9 +43,9 @@ typedef struct {
 } ml_model;
 
 /* Load path. Returns 0 and *out (caller ml_free()s); or EX_NOINPUT (cannot
- * open) / EX_DATAERR (not a model file, or a metadata value missing or
- * malformed: the message names it) with a message in err that does not name
- * the file. */
+ * open), EX_IOERR (read error) or EX_DATAERR (not a model file, or a
+ * metadata value missing or malformed: the message names it) with a message
+ * in err that does not name the file. */
 int ml_load(const char *path, ml_model **out, char *err, size_t errn);
 void ml_free(ml_model *m);
 /* Scale raw feature rows x (n, F, in the model's feature order) into xs
