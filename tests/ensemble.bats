@@ -142,6 +142,14 @@ windows_upto() { # FILE N outfile opts...
     fit_models --walk-forward --train-days 60 --step-days 15 -o "$W/a.json"
     fit_models --walk-forward --train-days 60 --step-days 15 --seed 7 -o "$W/b.json"
     cmp "$W/a.json" "$W/b.json"
+    run jq -e '.joint == false' "$W/a.json"
+    assert_success
+    # --joint: recorded, deterministic, weights still on each regime's simplex with the loser at 0
+    fit_models --joint --walk-forward --train-days 60 --step-days 15 -o "$W/j1.json"
+    fit_models --joint --walk-forward --train-days 60 --step-days 15 -o "$W/j2.json"
+    cmp "$W/j1.json" "$W/j2.json"
+    run jq -e '.joint == true and ([.weights[]["model:bad"], (.windows[] | .weights[]["model:bad"])] | all(. == 0))' "$W/j1.json"
+    assert_success
     # numbers round-trip: a value read back prints the same shortest text
     run jq -e '.weights.A["model:gru"] | type == "number"' "$W/a.json"
     assert_success

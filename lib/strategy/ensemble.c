@@ -301,6 +301,174 @@ static double score(const double *R, long m, enum ens_objective ob)
     return den > 0 ? mean / den : 0;
 }
 
+/* --joint: every regime's weights together, on the combination's own
+ * after-fee return over the fitted bars in time order, so the fees paid when
+ * the regime label changes count. The fee term |c_t - c_{t-1}| is smoothed as
+ * sqrt(D^2 + eps^2) - eps (eps = 1e-4 of a position) to have a gradient. Only
+ * the rows of regimes with two or more earners move (fallback rows, the global
+ * row and rows with one or no earner stay as fitted); each moves on the simplex
+ * of its earners, pulled toward their equal weights as in ens_weights. */
+typedef struct {
+    const ens_data *d;
+    const long *idx;
+    long m;
+    const ens_opts *o;
+    const unsigned char *elig; /* nreg x S */
+    const unsigned char *movable; /* nreg */
+    const double *U;           /* nreg x S equal weights over the earners */
+    double scale;
+    double *R, *g;             /* m each: returns, d|fee term|/dD */
+} joint_fn;
+
+static double joint_eval(const joint_fn *F, const double *W, double *grad)
+{
+    const ens_data *d = F->d;
+    int S = d->S, nreg = d->nreg;
+    const double eps = 1e-4, fee = d->fee;
+    long m = F->m;
+    double prev = 0, sum = 0;
+    for (long i = 0; i < m; i++) {
+        long t = F->idx[i];
+        const double *w = W + (size_t)d->regime[t] * S, *sg = d->sig + t * S;
+        double c = 0;
+        for (int s = 0; s < S; s++) c += w[s] * sg[s];
+        double D = c - prev, sm = sqrt(D * D + eps * eps);
+        F->R[i] = c * d->logret[t] - fee * (sm - eps);
+        F->g[i] = D / sm;
+        prev = c;
+        sum += F->R[i];
+    }
+    double mean = sum / m, var = 0, down = 0;
+    for (long i = 0; i < m; i++) {
+        var += (F->R[i] - mean) * (F->R[i] - mean);
+        if (F->R[i] < 0) down += F->R[i] * F->R[i];
+    }
+    double sd = sqrt(var / (m - 1)), dd = sqrt(down / m), val;
+    enum ens_objective ob = F->o->objective;
+    if (ob == ENS_RETURN) val = mean;
+    else if (ob == ENS_SHARPE) val = sd > 0 ? mean / sd : 0;
+    else val = dd > 0 ? mean / dd : 0;
+    double pen = 0, lam = F->o->penalty;
+    for (int r = 0; r < nreg; r++)
+        if (F->movable[r])
+            for (int s = 0; s < S; s++) pen += (W[r * S + s] - F->U[r * S + s]) * (W[r * S + s] - F->U[r * S + s]);
+    if (grad) {
+        memset(grad, 0, sizeof(double) * (size_t)(nreg + 1) * S);
+        for (long i = 0; i < m; i++) {
+            double a; /* d objective / d R_i, scaled */
+            if (ob == ENS_RETURN) a = 1.0 / m;
+            else if (ob == ENS_SHARPE) a = sd > 0 ? 1 / (m * sd) - mean * (F->R[i] - mean) / ((m - 1) * sd * sd * sd) : 0;
+            else a = dd > 0 ? 1 / (m * dd) - mean * (F->R[i] < 0 ? F->R[i] : 0) / (m * dd * dd * dd) : 0;
+            a /= F->scale;
+            long t = F->idx[i];
+            const double *sg = d->sig + t * S;
+            double *gr = grad + (size_t)d->regime[t] * S;
+            for (int s = 0; s < S; s++) gr[s] += a * sg[s] * (d->logret[t] - fee * F->g[i]);
+            if (i > 0) {
+                long tp = F->idx[i - 1];
+                const double *sp = d->sig + tp * S;
+                double *gp = grad + (size_t)d->regime[tp] * S;
+                for (int s = 0; s < S; s++) gp[s] += a * fee * F->g[i] * sp[s];
+            }
+        }
+        for (int r = 0; r < nreg; r++)
+            for (int s = 0; s < S; s++)
+                grad[r * S + s] = F->movable[r] && F->elig[r * S + s]
+                                      ? grad[r * S + s] - 2 * lam * (W[r * S + s] - F->U[r * S + s])
+                                      : 0;
+    }
+    return val / F->scale - lam * pen;
+}
+
+/* Project each movable row onto the simplex of its earners. */
+static void joint_project(const joint_fn *F, double *W)
+{
+    int S = F->d->S;
+    for (int r = 0; r < F->d->nreg; r++) {
+        if (!F->movable[r]) continue;
+        double v[64];
+        int e[64], k = 0;
+        for (int s = 0; s < S; s++)
+            if (F->elig[r * S + s]) e[k] = s, v[k++] = W[r * S + s];
+        ens_simplex_project(v, k);
+        for (int s = 0; s < S; s++) W[r * S + s] = 0;
+        for (int i = 0; i < k; i++) W[r * S + e[i]] = v[i];
+    }
+}
+
+static void joint_refine(const ens_data *d, const long *idx, long m, const ens_opts *o, ens_fit *f)
+{
+    int S = d->S, nreg = d->nreg;
+    size_t NW = (size_t)(nreg + 1) * S;
+    unsigned char *elig = xcalloc(NW, 1), *movable = xcalloc((size_t)nreg + 1, 1);
+    double *U = xcalloc(NW, sizeof *U), *sum = xcalloc(NW, sizeof *sum), *sq = xcalloc(NW, sizeof *sq);
+    long *cnt = xcalloc((size_t)nreg + 1, sizeof *cnt);
+    for (long i = 0; i < m; i++) {
+        long t = idx[i];
+        int r = d->regime[t];
+        cnt[r]++;
+        for (int s = 0; s < S; s++) {
+            double x = d->ret[t * S + s];
+            sum[r * S + s] += x;
+            sq[r * S + s] += o->objective == ENS_SORTINO ? (x < 0 ? x * x : 0) : x * x;
+        }
+    }
+    double scale = 0;
+    int any = 0;
+    for (int r = 0; r < nreg; r++) {
+        if (f->fallback[r] || cnt[r] < 2) continue;
+        int k = 0;
+        for (int s = 0; s < S; s++) {
+            double mu = sum[r * S + s] / cnt[r];
+            if (!(mu > 0)) continue;
+            elig[r * S + s] = 1;
+            k++;
+            double den = o->objective == ENS_RETURN ? 1
+                         : o->objective == ENS_SHARPE ? sqrt(fmax(sq[r * S + s] / cnt[r] - mu * mu, 0))
+                                                      : sqrt(sq[r * S + s] / cnt[r]);
+            if (den > 0 && mu / den > scale) scale = mu / den;
+        }
+        if (k >= 2) {
+            movable[r] = 1, any = 1;
+            for (int s = 0; s < S; s++) U[r * S + s] = elig[r * S + s] ? 1.0 / k : 0;
+        }
+    }
+    if (any && m >= 3 && scale > 0) {
+        joint_fn F = {.d = d, .idx = idx, .m = m, .o = o, .elig = elig, .movable = movable, .U = U, .scale = scale};
+        F.R = xmalloc((size_t)m * sizeof *F.R);
+        F.g = xmalloc((size_t)m * sizeof *F.g);
+        double *W = f->w, *g = xmalloc(NW * sizeof *g), *Wn = xmalloc(NW * sizeof *Wn), *gn = xmalloc(NW * sizeof *gn);
+        double step = 0.5, J = joint_eval(&F, W, g);
+        for (int it = 0; it < 5000; it++) {
+            for (size_t i = 0; i < NW; i++) Wn[i] = W[i] + step * g[i];
+            joint_project(&F, Wn);
+            double Jn = joint_eval(&F, Wn, gn);
+            if (Jn > J) {
+                double gain = Jn - J;
+                memcpy(W, Wn, NW * sizeof *W);
+                memcpy(g, gn, NW * sizeof *g);
+                J = Jn;
+                if (step < 1e3) step *= 2;
+                if (gain < 1e-14) break;
+            } else {
+                step *= 0.5;
+                if (step < 1e-14) break;
+            }
+        }
+        free(F.R);
+        free(F.g);
+        free(g);
+        free(Wn);
+        free(gn);
+    }
+    free(elig);
+    free(movable);
+    free(U);
+    free(sum);
+    free(sq);
+    free(cnt);
+}
+
 void ens_fit_bars(const ens_data *d, const long *idx, long m, const ens_opts *o, ens_fit *f)
 {
     int S = d->S, nreg = d->nreg;
@@ -331,6 +499,7 @@ void ens_fit_bars(const ens_data *d, const long *idx, long m, const ens_opts *o,
             f->shrink[r] = ens_weights(X, mr, S, o, f->w + (size_t)r * S);
         }
     }
+    if (o->joint) joint_refine(d, idx, m, o, f);
     /* The entry threshold: the grid value whose thresholded combination
      * scores best over the same bars (the smallest on a tie). */
     double *R = X, best = -INFINITY;
@@ -496,6 +665,7 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
     json_add_num(ad, "max", o->adapt_max);
     cJSON_AddStringToObject(doc, "objective", objn[o->objective]);
     json_add_num(doc, "penalty", o->penalty);
+    cJSON_AddBoolToObject(doc, "joint", o->joint);
     json_add_num(doc, "min_samples", (double)o->min_samples);
     json_add_num(doc, "fee", d->fee);
     json_add_num(doc, "interval", f.interval);

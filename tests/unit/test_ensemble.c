@@ -305,6 +305,72 @@ static void test_planted(void)
     ens_data_free(&d);
 }
 
+/* s0, s1 as fill_planted; s2 knows the next move everywhere (right 85 %):
+ * two earners in each regime, regimes that change every 3 bars. */
+static void fill_two_earners(ens_data *d, rng_t *r)
+{
+    fill_planted(d, r);
+    for (long t = 0; t + 1 < d->n; t++) {
+        double up = d->close[t + 1] > d->close[t] ? 1 : -1;
+        d->sig[t * d->S + 2] = rng_uniform(r) < 0.85 ? up : -up;
+    }
+}
+
+/* The combination's exact after-fee Sharpe (per bar) over bars idx. */
+static double combined_sharpe(const ens_data *d, const double *W, const long *idx, long m)
+{
+    double *R = xmalloc((size_t)m * sizeof *R), prev = 0, sum = 0, var = 0;
+    for (long i = 0; i < m; i++) {
+        long t = idx[i];
+        double c = 0;
+        for (int s = 0; s < d->S; s++) c += W[d->regime[t] * d->S + s] * d->sig[t * d->S + s];
+        R[i] = strategy_bar_return(c, prev, d->logret[t], d->fee);
+        prev = c;
+        sum += R[i];
+    }
+    for (long i = 0; i < m; i++) var += (R[i] - sum / m) * (R[i] - sum / m);
+    free(R);
+    return sum / m / sqrt(var / (m - 1));
+}
+
+static void test_joint(void)
+{
+    ens_data d;
+    make_data(&d, 4000, 2, 3, 3, fill_two_earners, 17);
+    long *idx = xmalloc((size_t)d.n * sizeof *idx);
+    for (long t = 0; t < d.n - 1; t++) idx[t] = t;
+    ens_opts o;
+    ens_opts_defaults(&o);
+    o.penalty = 0;
+    o.min_samples = 100;
+    ens_fit a, b;
+    ens_fit_bars(&d, idx, d.n - 1, &o, &a);
+    o.joint = 1;
+    ens_fit_bars(&d, idx, d.n - 1, &o, &b);
+    double sa = combined_sharpe(&d, a.w, idx, d.n - 1), sb = combined_sharpe(&d, b.w, idx, d.n - 1);
+    /* it moved, and not for the worse (up to the smoothed fee's 1e-4) */
+    double moved = 0;
+    for (int i = 0; i < 2 * d.S; i++) moved += fabs(a.w[i] - b.w[i]);
+    CHECK(moved > 1e-3);
+    CHECK(sb >= sa - 1e-6);
+    /* still on the simplex of each regime's earners; the loser s1 in r0 and s0 in r1 at 0 */
+    for (int r = 0; r < 2; r++) {
+        double sum = 0;
+        for (int s = 0; s < d.S; s++) {
+            CHECK(b.w[r * d.S + s] >= 0);
+            sum += b.w[r * d.S + s];
+        }
+        CHECK_NEAR(sum, 1, 1e-12);
+    }
+    CHECK(b.w[0 * d.S + 1] == 0 && b.w[1 * d.S + 0] == 0);
+    /* the global row is left as fitted */
+    for (int s = 0; s < d.S; s++) CHECK_EQ_INT(a.w[2 * d.S + s] == b.w[2 * d.S + s], 1);
+    ens_fit_free(&a);
+    ens_fit_free(&b);
+    free(idx);
+    ens_data_free(&d);
+}
+
 /* A copy of the first m bars of d (signals and returns recomputed). */
 static void truncate_copy(const ens_data *d, long m, ens_data *c)
 {
@@ -389,5 +455,6 @@ int main(void)
     t_run("weights", test_weights);
     t_run("planted edge and fallback", test_planted);
     t_run("walk-forward truncation", test_walk_forward_truncation);
+    t_run("joint refit", test_joint);
     return t_done();
 }

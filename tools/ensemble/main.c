@@ -21,7 +21,7 @@
 #include "util.h"
 
 enum { O_PRED = 256, O_STRAT, O_OBJ, O_FEE, O_MINS, O_PEN, O_SEED, O_WF, O_TRAIN, O_STEP, O_PAIR, O_SOURCE,
-       O_CONFIG, O_QUIET, O_MAXGAP };
+       O_CONFIG, O_QUIET, O_MAXGAP, O_JOINT };
 
 static int cmd_fit(int argc, char **argv)
 {
@@ -34,6 +34,7 @@ static int cmd_fit(int argc, char **argv)
         {"penalty", O_PEN, "X", "pull toward equal weights (default: config, 0.1)"},
         {"seed", O_SEED, "N", "accepted for the pipeline's uniform options; the fit uses no randomness"},
         {"max-gap", O_MAXGAP, "N", "missing bars before a break that restarts the strategies (default 3, as kml-predict)"},
+        {"joint", O_JOINT, NULL, "refit all regimes' weights together on the combination's after-fee return"},
         {"walk-forward", O_WF, NULL, "also fit rolling windows, each on bars before it only"},
         {"train-days", O_TRAIN, "D", "walk-forward: days of bars each window is fitted on (default 180)"},
         {"step-days", O_STEP, "S", "walk-forward: days each window's weights are used for (default 30)"},
@@ -69,6 +70,7 @@ static int cmd_fit(int argc, char **argv)
         case O_SEED: (void)cli_long("seed", optarg, 0, INT64_MAX); break;
         case O_MAXGAP: max_gap = (int)cli_long("max-gap", optarg, 0, 1000000000L); break;
         case O_WF: o.walk_forward = 1; break;
+        case O_JOINT: o.joint = 1; break;
         case O_TRAIN: o.train_days = cli_double("train-days", optarg, 1.0 / 24, 36500), tset = 1; break;
         case O_STEP: o.step_days = cli_double("step-days", optarg, 1.0 / 24, 36500), tset = 1; break;
         case O_PAIR:
