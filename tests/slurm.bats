@@ -272,3 +272,41 @@ ran 4" ]
     assert_failure 1
     assert_output --partial "failed: walk-forward-folds[0]"
 }
+
+@test "slurm: make pipeline SCHEDULER=slurm (submit.sh): assets, folds, merges, ensembles and backtest as jobs give the local pipeline's outputs" {
+    need_cluster
+    export KRAKEN_API_URL=http://127.0.0.1:9 KML_HTTP_RETRIES=0 KML_HTTP_PACE=0
+    export SIM_DAYS=70 ARCHS=linear,gru TRAIN_ARGS="--epochs 3 --hidden 8 --quiet" WF_TRAIN_DAYS=10 WF_STEP_DAYS=5
+    local_run() {
+        DATA_DIR=$1/hd OUT=$1/runs MODELS=$1/models STATE=$1/state KML_LOG_DIR=$1/logs "${@:2}"
+    }
+    local_run "$PWD/l" env NO_PAPER=1 "$KML_ROOT/pipelines/run.sh" SOL/USD ETH/USD 2>/dev/null
+    local_run "$PWD/s" "$KML_ROOT/pipelines/slurm/submit.sh" SOL/USD ETH/USD >ids
+    # what is printed at once: the asset jobs and the plan job after them
+    [ "$(cut -d' ' -f1 ids | paste -sd' ')" = "asset-SOLUSD asset-ETHUSD plan" ]
+    scontrol show job "$(awk '$1 == "plan" { print $2 }' ids)" | grep -q "Dependency=afterok:$(awk '$1 == "asset-SOLUSD" { print $2 }' ids)"
+    wait_jobs
+    j=s/runs/slurm/jobs.jsonl
+    [ "$(jq -r .name $j | paste -sd' ')" = "asset-SOLUSD asset-ETHUSD plan wf-SOLUSD-linear-folds wf-SOLUSD-linear-merge wf-SOLUSD-gru-folds wf-SOLUSD-gru-merge ensemble-SOLUSD wf-ETHUSD-linear-folds wf-ETHUSD-linear-merge wf-ETHUSD-gru-folds wf-ETHUSD-gru-merge ensemble-ETHUSD backtest report" ]
+    for id in $(jq -r .job $j); do [ "$(job_state "$id")" = COMPLETED ]; done
+    OUT=s/runs run "$KML_ROOT/pipelines/slurm/status.sh"
+    assert_success
+    refute_output --partial failed
+    for a in SOLUSD ETHUSD; do
+        for arch in linear gru; do cmp "s/runs/backtest/$a/wf_$arch.csv" "l/runs/backtest/$a/wf_$arch.csv"; done
+        # the same ensemble, but for the paths of its inputs
+        diff <(sed "s|$PWD/s/|X/|g" "s/runs/$a/ensemble.json") <(sed "s|$PWD/l/|X/|g" "l/runs/$a/ensemble.json")
+        # the asset jobs' final models: the same bytes but for the input's path in the metadata
+        cmp <(sed "s|$PWD/s/|X/|g" "s/models/$a/gru.safetensors") <(sed "s|$PWD/l/|X/|g" "l/models/$a/gru.safetensors")
+    done
+    cmp s/runs/backtest/report/metrics.json l/runs/backtest/report/metrics.json
+    # the backtest job trained no fold: every one came from the arrays' pieces
+    [ "$(grep -c '"msg":"walk-forward fold"' l/runs/backtest/logs/ml_training.log)" -gt 0 ]
+    ! grep -q '"msg":"walk-forward fold"' s/runs/backtest/logs/ml_training.log
+    # a rerun submits no fold again: only the cheap merges and what follows them
+    local_run "$PWD/s" "$KML_ROOT/pipelines/slurm/submit.sh" SOL/USD ETH/USD >/dev/null
+    wait_jobs
+    [ "$(jq -r .name $j | tail -n +16 | grep -c -- -folds)" = 0 ]
+    [ "$(jq -r .name $j | tail -n +16 | grep -c -- -merge)" = 4 ]
+    cmp s/runs/backtest/report/metrics.json l/runs/backtest/report/metrics.json
+}

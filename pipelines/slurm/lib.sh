@@ -9,7 +9,7 @@
 # section (kml-config show): partition, account, cpus_per_task, mem_mb,
 # task_minutes (a fold or trial), merge_minutes, job_minutes (asset, ensemble,
 # backtest), retries (KML_SLURM_RETRIES overrides it), array_parallel.
-KML_SLURM_DIR=${KML_SLURM_DIR:-runs/slurm}
+KML_SLURM_DIR=${KML_SLURM_DIR:-${OUT:-runs}/slurm}
 export KML_SLURM_DIR
 slurm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

@@ -11,7 +11,7 @@
 # (rerun the submitting command: only what is missing is submitted again),
 # 66 nothing was submitted here.
 set -euo pipefail
-dir=${KML_SLURM_DIR:-runs/slurm}
+dir=${KML_SLURM_DIR:-${OUT:-runs}/slurm}
 [ -s "$dir/jobs.jsonl" ] || { echo "status: no $dir/jobs.jsonl: nothing was submitted from here" >&2; exit 66; }
 state() {
     local s
