@@ -344,7 +344,8 @@ for line in sys.stdin:
     if e["event"] == "kill": killed = True
     elif killed and e["event"] == "fill": assert e["position"] == 0 or e["reason"] == "kill switch", e
 '
-    x --quiet --config cfg.json --state st --reset-kill /dev/null >reset.jsonl
+    : >none.jsonl
+    x --quiet --config cfg.json --state st --reset-kill none.jsonl >reset.jsonl
     grep -q '"event":"kill".*"reason":"reset"' reset.jsonl
     grep -q '"killed":	false' st/account.json
 }
