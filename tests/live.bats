@@ -450,6 +450,25 @@ json.dump(p, open('$W/data/AssetPairs.json', 'w'))"
     assert_success
 }
 
+@test "live: the client-side call counter keeps under Kraken's; without it Kraken's limit is hit" {
+    EXTRA_PRIVATE=', "counter": {"max": 4, "decay": 8}' setup
+    start_server
+    gen_orders 2 >o.jsonl
+    KML_KRAKEN_TIER=4/8 run --separate-stderr live o.jsonl
+    assert_success
+    [[ "$stderr" != *"Rate limit exceeded"* ]]
+    [[ "$stderr" =~ private\ calls,\ [1-9][0-9.]*\ s\ waited|private\ calls,\ 0\.[1-9]\ s\ waited ]]
+    run same_as_server
+    assert_success
+    # the same run with a model far above the server's limit meets Kraken's EAPI:Rate limit exceeded
+    kill "$(cat "$W/srv.pid")"
+    EXTRA_PRIVATE=', "counter": {"max": 4, "decay": 8}' setup
+    start_server
+    gen_orders 2 >o.jsonl
+    run --separate-stderr live o.jsonl
+    [[ "$stderr" == *"EAPI:Rate limit exceeded; retry"* ]]
+}
+
 @test "live: EAPI:Invalid nonce is retried once with a fresh nonce, never more" {
     start_server
     gen_orders 1 | head -1 >o.jsonl

@@ -50,13 +50,16 @@ void kp_close(kraken_private *kp)
 
 double kp_counter_wait(const kp_tier *t, double c, double t0, double t1, double cost, double *after)
 {
+    /* one call is kept in hand: Kraken counts when a request arrives, we when
+     * it leaves, and the two clocks' gaps differ from call to call */
+    double cap = fmax(1, t->max - 1);
     double d = fmax(0, c - fmax(0, t1 - t0) * t->decay);
-    if (d + cost <= t->max) {
+    if (d + cost <= cap) {
         *after = d + cost;
         return 0;
     }
-    *after = t->max;
-    return (d + cost - t->max) / t->decay;
+    *after = cap;
+    return (d + cost - cap) / t->decay;
 }
 
 static double wall_seconds(void)

@@ -6,7 +6,8 @@
  * client-side model of Kraken's private call counter is consulted: each call
  * costs 1 (AddOrder and CancelOrder cost nothing here: they are counted by the
  * matching engine's per-pair limiter), the counter decays at the tier's rate,
- * and a call that would take it over the tier's maximum waits for the decay
+ * and a call that would take it over the tier's maximum less one (a margin
+ * for the time between sending and Kraken's counting) waits for the decay
  * first. Tiers (docs.kraken.com, REST rate limits):
  *   starter       max 15, decay 0.33/s
  *   intermediate  max 20, decay 0.5/s

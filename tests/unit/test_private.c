@@ -105,14 +105,17 @@ static void counter_model_waits_for_decay(void)
     double after;
     CHECK_NEAR(kp_counter_wait(&t, 0, 0, 100, 1, &after), 0, 0);
     CHECK_NEAR(after, 1, 0);
-    /* full at t=100: one more call waits 1 s at decay 1/s */
-    CHECK_NEAR(kp_counter_wait(&t, 20, 100, 100, 1, &after), 1, 1e-12);
-    CHECK_NEAR(after, 20, 0);
-    /* 3 s later the counter is 17: room for 3 */
-    CHECK_NEAR(kp_counter_wait(&t, 20, 100, 103, 3, &after), 0, 0);
-    CHECK_NEAR(after, 20, 0);
+    /* full at t=100 (20): one call is kept in hand, so the next waits until
+     * the counter is 18, 2 s at decay 1/s */
+    CHECK_NEAR(kp_counter_wait(&t, 20, 100, 100, 1, &after), 2, 1e-12);
+    CHECK_NEAR(after, 19, 0);
+    /* 3 s later the counter is 17: room for 2, not 3 */
+    CHECK_NEAR(kp_counter_wait(&t, 20, 100, 103, 2, &after), 0, 0);
+    CHECK_NEAR(after, 19, 0);
+    CHECK_NEAR(kp_counter_wait(&t, 20, 100, 103, 3, &after), 1, 1e-12);
     CHECK(kp_tier_parse("starter", &t) == 0);
-    CHECK_NEAR(kp_counter_wait(&t, 15, 0, 0, 2, &after), 2 / 0.33, 1e-12);
+    CHECK_NEAR(kp_counter_wait(&t, 15, 0, 0, 2, &after), 3 / 0.33, 1e-12);
+    CHECK_NEAR(after, 14, 0);
     /* never below zero, whatever the gap */
     CHECK_NEAR(kp_counter_wait(&t, 3, 0, 1e6, 1, &after), 0, 0);
     CHECK_NEAR(after, 1, 0);
