@@ -61,6 +61,11 @@ void config_defaults(kml_config *c)
     snprintf(c->live.over_max_leverage, sizeof c->live.over_max_leverage, "clamp");
     c->live.fill_timeout = 60;
     c->live.poll = 1;
+    c->slurm.cpus_per_task = 1;
+    c->slurm.task_minutes = 60;
+    c->slurm.merge_minutes = 30;
+    c->slurm.job_minutes = 120;
+    c->slurm.retries = 2;
     snprintf(c->mode, sizeof c->mode, "sandbox");
     snprintf(c->leverage_mode, sizeof c->leverage_mode, "default");
     c->initial_capital = 10000;
@@ -157,7 +162,7 @@ static void apply_asset(kml_asset *a, const cJSON *v, const char *name, const ch
 void config_apply_json(kml_config *c, const cJSON *root, const char *name)
 {
     static const char *const top[] = {"assets", "fees", "risk", "margin", "sizing", "execution", "mode", "leverage_mode",
-                                      "initial_capital", "history_days", "ensemble", "live", NULL};
+                                      "initial_capital", "history_days", "ensemble", "live", "slurm", NULL};
     static const char *const fkeys[] = {"maker", "taker", NULL};
     static const char *const rkeys[] = {"risk_per_trade", "max_drawdown", "daily_loss_limit",
                                         "max_position", "max_open_positions", NULL};
@@ -351,6 +356,42 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
         if ((x = cJSON_GetObjectItemCaseSensitive(lv, "poll")))
             c->live.poll = number(x, name, "$.live.poll", 0, 3600);
     }
+    const cJSON *sl = cJSON_GetObjectItemCaseSensitive(root, "slurm");
+    if (sl) {
+        static const char *const ukeys[] = {"partition", "account", "cpus_per_task", "mem_mb", "task_minutes",
+                                            "merge_minutes", "job_minutes", "retries", "array_parallel", NULL};
+        static const struct {
+            const char *key;
+            double lo, hi;
+        } ints[] = {{"cpus_per_task", 1, 1024}, {"mem_mb", 0, 1e8},      {"task_minutes", 1, 525600},
+                    {"merge_minutes", 1, 525600}, {"job_minutes", 1, 525600}, {"retries", 0, 10},
+                    {"array_parallel", 0, 1e6}};
+        int *dst[] = {&c->slurm.cpus_per_task, &c->slurm.mem_mb,      &c->slurm.task_minutes, &c->slurm.merge_minutes,
+                      &c->slurm.job_minutes,   &c->slurm.retries,     &c->slurm.array_parallel};
+        object(sl, name, "$.slurm");
+        unknown(sl, name, "$.slurm", ukeys);
+        const cJSON *x;
+        char q[64];
+        for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+            if (!(x = cJSON_GetObjectItemCaseSensitive(sl, ints[i].key))) continue;
+            snprintf(q, sizeof q, "$.slurm.%s", ints[i].key);
+            double d = number(x, name, q, ints[i].lo, ints[i].hi);
+            if (d != floor(d)) bad(name, q, "expected an integer");
+            *dst[i] = (int)d;
+        }
+        /* Names sbatch takes as one word: letters, digits, '_', '-', '.', and ',' between partitions. */
+        static const char *const skeys[] = {"partition", "account"};
+        char *sdst[] = {c->slurm.partition, c->slurm.account};
+        for (int i = 0; i < 2; i++) {
+            if (!(x = cJSON_GetObjectItemCaseSensitive(sl, skeys[i]))) continue;
+            snprintf(q, sizeof q, "$.slurm.%s", skeys[i]);
+            if (!cJSON_IsString(x) || strlen(x->valuestring) >= sizeof c->slurm.partition ||
+                x->valuestring[strspn(x->valuestring, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,")])
+                bad(name, q, "expected a Slurm name (letters, digits, _ - . ,), at most %zu characters",
+                    sizeof c->slurm.partition - 1);
+            snprintf(sdst[i], sizeof c->slurm.partition, "%s", x->valuestring);
+        }
+    }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) string(v, name, "$.mode", c->mode, sizeof c->mode, modes);
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "leverage_mode")))
@@ -441,6 +482,16 @@ cJSON *config_to_json(const kml_config *c)
     cJSON_AddStringToObject(lv, "over_max_leverage", c->live.over_max_leverage);
     json_add_num(lv, "fill_timeout", c->live.fill_timeout);
     json_add_num(lv, "poll", c->live.poll);
+    cJSON *sl = cJSON_AddObjectToObject(o, "slurm");
+    cJSON_AddStringToObject(sl, "partition", c->slurm.partition);
+    cJSON_AddStringToObject(sl, "account", c->slurm.account);
+    json_add_num(sl, "cpus_per_task", c->slurm.cpus_per_task);
+    json_add_num(sl, "mem_mb", c->slurm.mem_mb);
+    json_add_num(sl, "task_minutes", c->slurm.task_minutes);
+    json_add_num(sl, "merge_minutes", c->slurm.merge_minutes);
+    json_add_num(sl, "job_minutes", c->slurm.job_minutes);
+    json_add_num(sl, "retries", c->slurm.retries);
+    json_add_num(sl, "array_parallel", c->slurm.array_parallel);
     cJSON_AddStringToObject(o, "mode", c->mode);
     cJSON_AddStringToObject(o, "leverage_mode", c->leverage_mode);
     cJSON_AddNumberToObject(o, "initial_capital", c->initial_capital);

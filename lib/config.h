@@ -71,6 +71,17 @@ typedef struct {
         double fill_timeout;       /* seconds before an order not final is cancelled: 60 */
         double poll;               /* seconds between order queries: 1 */
     } live;
+    struct {                       /* pipelines/slurm's jobs (docs/scale-out.md) */
+        char partition[64];        /* sbatch --partition; "" = the cluster's default */
+        char account[64];          /* sbatch --account; "" = the user's default */
+        int cpus_per_task;         /* CPUs of each job and array task: 1 */
+        int mem_mb;                /* memory of each job, MB; 0 = the cluster's default */
+        int task_minutes;          /* time limit of a walk-forward fold or a search trial: 60 */
+        int merge_minutes;         /* time limit of a merge (and the report): 30 */
+        int job_minutes;           /* time limit of an asset, plan, ensemble or backtest job: 120 */
+        int retries;               /* more attempts of a failed task inside its job: 2 */
+        int array_parallel;        /* tasks of one array running at once (%N); 0 = no limit */
+    } slurm;
     char mode[16];                 /* "sandbox" or "live" */
     char leverage_mode[16];        /* "default" or "extreme" */
     double initial_capital;        /* sandbox account, USD */
