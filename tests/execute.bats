@@ -428,3 +428,20 @@ assert gaps > 0, "no fill across a gap: the test does not test gaps"
 print(f"# {len(ev)} events, {gaps} fills across a gap", file=sys.stderr)
 PY
 }
+
+@test "execute: --limits' margin levels and lot decimals reach the position (liquidation at margin_stop)" {
+    t=$(head -n 2 "$HD/SOLUSD_60.csv" | tail -n 1 | cut -d, -f1)
+    printf '{"time": %s, "pair": "SOL/USD", "side": "buy", "exposure": 1, "leverage": 5, "price": 20}\n' "$t" >o.jsonl
+    # the position opens at the next bar; the run goes to the last order's bar, so give one more (flat) order of ETH
+    printf '{"time": %s, "pair": "ETH/USD", "side": "flat", "exposure": 0}\n' $((t + 3600)) >>o.jsonl
+    echo '{"pair":"SOL/USD","lot_decimals":2,"ordermin":0.1,"costmin":0.5,"margin_call":90,"margin_stop":80}' >pairs.jsonl
+    x --quiet --state st --limits pairs.jsonl o.jsonl >ev.jsonl
+    /usr/bin/python3 - st/account.json ev.jsonl <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))["pairs"]["SOL/USD"]
+fill = [json.loads(l) for l in open(sys.argv[2]) if '"event":"fill"' in l][0]
+assert p["side"] == 1 and p["leverage"] == 5, p
+assert abs(p["liquidation"] - p["entry"] * (1 - 0.2 / 5)) < 1e-9 * p["entry"], p  # margin_stop 80 %
+assert round(fill["volume"], 2) == fill["volume"], fill                           # 2 lot decimals
+PY
+}
