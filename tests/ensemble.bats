@@ -103,8 +103,9 @@ windows_upto() { # FILE N outfile opts...
     jq -c --argjson t "$last" '.windows[] | select(.to <= $t)' "$W/cut.json" >"$o"
 }
 
-@test "truncating the input after bar t leaves every walk-forward window ending by t identical (synthetic, models)" {
-    opts=(--strategies model:gru,model:lstm,model:bad $MODELS --min-samples 100 --train-days 40 --step-days 10)
+@test "truncating the input after bar t leaves every walk-forward window ending by t identical (synthetic, models; also --joint)" {
+    for joint in "" --joint; do
+    opts=(--strategies model:gru,model:lstm,model:bad $MODELS --min-samples 100 --train-days 40 --step-days 10 $joint)
     kml-ensemble fit --quiet --walk-forward "${opts[@]}" -o "$W/full.json" "$D/labelled.csv"
     for n in 2500 3700 5999; do
         windows_upto "$D/labelled.csv" $n "$W/part.txt" "${opts[@]}"
@@ -115,6 +116,7 @@ windows_upto() { # FILE N outfile opts...
         # no window's fit reaches its own start
         run jq -e 'all(.windows[] | select(.fitted_last != null); .fitted_last < .from)' "$W/cut.json"
         assert_success
+    done
     done
 }
 
