@@ -310,3 +310,31 @@ ran 4" ]
     [ "$(jq -r .name $j | tail -n +16 | grep -c -- -merge)" = 4 ]
     cmp s/runs/backtest/report/metrics.json l/runs/backtest/report/metrics.json
 }
+
+@test "slurm: the configuration's slurm section: defaults, a file's values, and located errors (78)" {
+    kml-config show | jq -e '.slurm == {"partition":"","account":"","cpus_per_task":1,"mem_mb":0,"task_minutes":60,"merge_minutes":30,"job_minutes":120,"retries":2,"array_parallel":0}'
+    printf '{"slurm": {"partition": "short,long", "account": "quant-1", "retries": 0, "task_minutes": 15, "mem_mb": 2000}}\n' >c.json
+    kml-config show -c c.json | jq -e '.slurm | .partition == "short,long" and .account == "quant-1" and .retries == 0 and .task_minutes == 15 and .mem_mb == 2000 and .cpus_per_task == 1'
+    for bad in '"partition": "gpu x"|$.slurm.partition: expected a Slurm name' '"retries": 1.5|$.slurm.retries: expected an integer' \
+               '"retries": 11|$.slurm.retries: 11 is out of range [0, 10]' '"cpus_per_task": 0|$.slurm.cpus_per_task: 0 is out of range' \
+               '"queue": "x"|$.slurm: unknown key "queue"' '"account": 3|$.slurm.account: expected a Slurm name'; do
+        printf '{"slurm": {%s}}\n' "${bad%%|*}" >b.json
+        run --separate-stderr kml-config check b.json
+        assert_failure 78
+        [[ "$stderr" == *"b.json: ${bad#*|}"* ]]
+    done
+}
+
+@test "slurm: the resources of the configuration reach sbatch" {
+    need_cluster
+    printf '{"slurm": {"task_minutes": 7, "merge_minutes": 3, "cpus_per_task": 2, "array_parallel": 1}}\n' >c.json
+    KML_CONFIG=c.json "$KML_ROOT/pipelines/slurm/walkforward.sh" -o wf.csv -- --arch linear -o m "${TINY[@]}" "$D/small.csv" >ids
+    folds=$(awk '$1 == "walk-forward-folds" { print $2 }' ids)
+    merge=$(awk '$1 == "walk-forward-merge" { print $2 }' ids)
+    scontrol show job "$folds" | grep -q "TimeLimit=00:07:00"
+    scontrol show job "$folds" | grep -q "NumCPUs=2"
+    scontrol show job "$folds" | grep -Eq "ArrayTaskThrottle=1|ArrayTaskId=.*%1"
+    scontrol show job "$merge" | grep -q "TimeLimit=00:03:00"
+    wait_jobs
+    cmp wf.csv "$D/local_linear.csv"
+}
