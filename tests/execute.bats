@@ -167,6 +167,13 @@ EOF
     cmp logs/bot_manager_integration.log log.before
     assert_regex "$stderr" "no event: every order was run before"
     assert_regex "$stderr" "0 orders, 0 events"
+    # an older part of the file, with the candles given on the command line (this crashed once)
+    head -n 30 "$ORDERS" >old.jsonl
+    run --separate-stderr kml-execute --state st --candles SOL/USD="$HD/SOLUSD_60.csv" --candles ETH/USD="$HD/ETHUSD_60.csv" \
+        --candles BTC/USD="$HD/XBTUSD_60.csv" old.jsonl
+    assert_success
+    assert_output ""
+    cmp st/account.json before.json
 }
 
 @test "execute: one bar per run with --state gives the events and state of one run over the whole file" {

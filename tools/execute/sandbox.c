@@ -313,6 +313,104 @@ static void recover(const state_ctx *st, const cJSON *root)
 
 /* ---- the run ---- */
 
+/* Drop the orders the account has run (at or before each pair's last order)
+ * and return how many are left (in place). *horizon gets the last order's bar
+ * over all orders read; first_order/first_line each pair's first new order
+ * (INT64_MIN: none) and its index. */
+static long keep_new_orders(const account *a, order_rec *recs, long nrec, int64_t *horizon, int64_t *first_order,
+                            long *first_line, int quiet)
+{
+    long kept = 0;
+    for (int i = 0; i < KML_MAX_ASSETS; i++) first_order[i] = INT64_MIN;
+    for (long i = 0; i < nrec; i++) {
+        order_rec *r = &recs[i];
+        const acct_pair *p = &a->p[r->pair];
+        if (r->o.time > *horizon) *horizon = r->o.time;
+        if (p->last_order != INT64_MIN && r->o.time <= p->last_order) continue;
+        if (first_order[r->pair] == INT64_MIN) {
+            first_order[r->pair] = r->o.time, first_line[r->pair] = kept;
+            /* a backtest would have filled it at the bar after its own, which has been run */
+            if (p->last_bar != INT64_MIN && r->o.time < p->last_bar && !quiet)
+                warn("%s:%ld: the order of %s's bar %lld comes after bar %lld was run: it fills at the next bar",
+                     r->file, r->line, p->pair, (long long)r->o.time, (long long)p->last_bar);
+        }
+        recs[kept++] = *r;
+    }
+    return kept;
+}
+
+/* Candles of pair i from the store. A pair without them is an error at its
+ * first new order (65), or, for a pair only the state holds, a missing file (66). */
+static void load_store(const account *a, int i, series *s, const char *dir, long minutes, const order_rec *first)
+{
+    char path[4200];
+    kml_pair kp;
+    pair_parse(a->p[i].pair, &kp);
+    pair_filename(&kp, (int)minutes, dir, path, sizeof path);
+    if (access(path, F_OK) != 0) {
+        if (first) {
+            fflush(stdout);
+            fprintf(stderr, "%s: %s:%ld: key 'pair': %s has no candles (give --candles %s=FILE or put %s)\n", progname,
+                    first->file, first->line, a->p[i].pair, a->p[i].pair, path);
+            exit(EX_DATAERR);
+        }
+        die(EX_NOINPUT, "%s: no candles for %s, which the state holds (give --candles %s=FILE)", path, a->p[i].pair,
+            a->p[i].pair);
+    }
+    load_candles(s, path);
+}
+
+/* The pair's bar length, and its first bar to run: after the last one run,
+ * or after its first order. */
+static void prepare_series(acct_pair *p, series *s, int64_t first_order, long minutes)
+{
+    p->interval = series_interval(s);
+    if (p->interval <= 0) p->interval = minutes * 60;
+    int64_t after = p->last_bar != INT64_MIN ? p->last_bar : first_order;
+    long lo = 0, hi = s->n;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (s->b[mid].time <= after) lo = mid + 1;
+        else hi = mid;
+    }
+    s->cur = lo;
+}
+
+/* Bars of every pair in time order up to the last order's bar; before each
+ * bar time the orders decided before it are submitted. After each bar time
+ * the state is committed with its events, then they are written. Returns the
+ * number of pair-bars run. */
+static long run_bars(account *a, series *ser, const order_rec *recs, long nrec, int64_t horizon,
+                     const state_ctx *st, ev_buf *eb)
+{
+    long oi = 0, bars = 0;
+    for (;;) {
+        int64_t T = INT64_MAX;
+        for (int i = 0; i < a->n; i++)
+            if (ser[i].cur < ser[i].n && ser[i].b[ser[i].cur].time <= horizon && ser[i].b[ser[i].cur].time < T)
+                T = ser[i].b[ser[i].cur].time;
+        if (T == INT64_MAX) break;
+        while (oi < nrec && recs[oi].o.time < T) account_submit(a, recs[oi].pair, &recs[oi].o), oi++;
+        for (int i = 0; i < a->n; i++)
+            if (ser[i].cur < ser[i].n && ser[i].b[ser[i].cur].time == T) {
+                account_bar(a, i, &ser[i].b[ser[i].cur++]);
+                bars++;
+            }
+        commit(st, a, eb);
+        emit_all(st, eb);
+        ev_clear(eb);
+    }
+    /* the last bar's orders wait as pending in the state */
+    while (oi < nrec) account_submit(a, recs[oi].pair, &recs[oi].o), oi++;
+    if (eb->n) {
+        commit(st, a, eb);
+        emit_all(st, eb);
+        ev_clear(eb);
+    }
+    commit(st, a, eb); /* nothing left unlogged */
+    return bars;
+}
+
 enum { O_SANDBOX = 256, O_CANDLES, O_STATE, O_NO_STATE, O_LIMITS, O_RESET_KILL, O_INTERVAL, O_QUIET };
 static const struct cli_opt opts[] = {
     {"sandbox", O_SANDBOX, NULL, "paper trading on the simulated account (the default)"},
@@ -423,59 +521,21 @@ int sandbox_main(int argc, char **argv)
 
     /* Orders already run (a rerun, or a restart) are skipped; the rest need candles. */
     int64_t horizon = INT64_MIN;
-    long kept = 0;
-    int64_t first_order[KML_MAX_ASSETS];
     long first_line[KML_MAX_ASSETS];
-    for (int i = 0; i < KML_MAX_ASSETS; i++) first_order[i] = INT64_MIN;
-    for (long i = 0; i < nrec; i++) {
-        order_rec *r = &recs[i];
-        if (r->o.time > horizon) horizon = r->o.time;
-        if (a.p[r->pair].last_order != INT64_MIN && r->o.time <= a.p[r->pair].last_order) continue;
-        if (first_order[r->pair] == INT64_MIN) {
-            first_order[r->pair] = r->o.time, first_line[r->pair] = kept;
-            /* a backtest would have filled it at the bar after its own, which has been run */
-            if (a.p[r->pair].last_bar != INT64_MIN && r->o.time < a.p[r->pair].last_bar && !quiet)
-                warn("%s:%ld: the order of %s's bar %lld comes after bar %lld was run: it fills at the next bar",
-                     r->file, r->line, a.p[r->pair].pair, (long long)r->o.time, (long long)a.p[r->pair].last_bar);
-        }
-        recs[kept++] = *r;
-    }
-    nrec = kept;
+    int64_t first_order[KML_MAX_ASSETS];
+    nrec = keep_new_orders(&a, recs, nrec, &horizon, first_order, first_line, quiet);
     for (int i = 0; i < a.n; i++) {
-        if (!a.p[i].used && first_order[i] == INT64_MIN) continue;
-        if (a.p[i].last_bar != INT64_MIN && a.p[i].last_bar > horizon) continue;
-        if (!ser[i].have) {
-            char path[4200];
-            kml_pair kp;
-            pair_parse(a.p[i].pair, &kp);
-            pair_filename(&kp, (int)interval_min, data_dir, path, sizeof path);
-            if (access(path, F_OK) != 0) {
-                if (first_order[i] != INT64_MIN) {
-                    const order_rec *r = &recs[first_line[i]];
-                    fflush(stdout);
-                    fprintf(stderr, "%s: %s:%ld: key 'pair': %s has no candles (give --candles %s=FILE or put %s)\n",
-                            progname, r->file, r->line, a.p[i].pair, a.p[i].pair, path);
-                    exit(EX_DATAERR);
-                }
-                die(EX_NOINPUT, "%s: no candles for %s, which the state holds (give --candles %s=FILE)", path,
-                    a.p[i].pair, a.p[i].pair);
-            }
-            load_candles(&ser[i], path);
+        /* a pair runs bars when it trades (state or new orders) and is behind the last order */
+        int runs = (a.p[i].used || first_order[i] != INT64_MIN) &&
+                   (a.p[i].last_bar == INT64_MIN || a.p[i].last_bar <= horizon);
+        if (!runs) {
+            ser[i].cur = ser[i].n;
+            continue;
         }
-        a.p[i].interval = series_interval(&ser[i]);
-        if (a.p[i].interval <= 0) a.p[i].interval = interval_min * 60;
-        /* the first bar to run: after the last one run, or after the pair's first order */
-        int64_t after = a.p[i].last_bar != INT64_MIN ? a.p[i].last_bar : first_order[i];
-        long lo = 0, hi = ser[i].n;
-        while (lo < hi) {
-            long mid = (lo + hi) / 2;
-            if (ser[i].b[mid].time <= after) lo = mid + 1;
-            else hi = mid;
-        }
-        ser[i].cur = lo;
+        if (!ser[i].have) load_store(&a, i, &ser[i], data_dir, interval_min,
+                                     first_order[i] != INT64_MIN ? &recs[first_line[i]] : NULL);
+        prepare_series(&a.p[i], &ser[i], first_order[i], interval_min);
     }
-    for (int i = 0; i < a.n; i++)
-        if (!ser[i].have) ser[i].cur = ser[i].n = 0;
 
     if (root) recover(&st, root);
     cJSON_Delete(root);
@@ -486,32 +546,8 @@ int sandbox_main(int argc, char **argv)
         account_reset_kill(&a, t == INT64_MIN ? 0 : t);
     }
 
-    /* Bars of every pair in time order up to the last order's bar. */
-    long oi = 0, bars = 0;
     long long seq0 = a.seq;
-    for (;;) {
-        int64_t T = INT64_MAX;
-        for (int i = 0; i < a.n; i++)
-            if (ser[i].cur < ser[i].n && ser[i].b[ser[i].cur].time <= horizon && ser[i].b[ser[i].cur].time < T)
-                T = ser[i].b[ser[i].cur].time;
-        if (T == INT64_MAX) break;
-        while (oi < nrec && recs[oi].o.time < T) account_submit(&a, recs[oi].pair, &recs[oi].o), oi++;
-        for (int i = 0; i < a.n; i++)
-            if (ser[i].cur < ser[i].n && ser[i].b[ser[i].cur].time == T) {
-                account_bar(&a, i, &ser[i].b[ser[i].cur++]);
-                bars++;
-            }
-        commit(&st, &a, &eb);
-        emit_all(&st, &eb);
-        ev_clear(&eb);
-    }
-    while (oi < nrec) account_submit(&a, recs[oi].pair, &recs[oi].o), oi++;
-    if (eb.n) {
-        commit(&st, &a, &eb);
-        emit_all(&st, &eb);
-        ev_clear(&eb);
-    }
-    commit(&st, &a, &eb); /* nothing left unlogged */
+    long bars = run_bars(&a, ser, recs, nrec, horizon, &st, &eb);
     close_stdout();
     if (!quiet && a.seq == seq0)
         fprintf(stderr, "%s: no event: %s\n", progname,
