@@ -142,13 +142,6 @@ static int window_ok(const predictor *p, int T, int gap)
     return 1;
 }
 
-static cJSON *num_array(const double *x, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, isfinite(x[i]) ? cJSON_CreateNumber(x[i]) : cJSON_CreateNull());
-    return a;
-}
-
 /* The weights in force at time t (a window's, or the top level's); NULL
  * before the first window. */
 static const pred_weights *weights_at(const pred_ens *e, int64_t t)
@@ -298,7 +291,7 @@ static cJSON *bar_decide(predictor *p, const bar *b, const pred_weights *pw, cJS
     cJSON *models = cJSON_CreateObject(), *sigs = cJSON_CreateObject(), *ws = cJSON_CreateObject();
     cJSON *missing = cJSON_CreateArray(), *fac = cJSON_CreateObject();
     for (int k = 0; k < p->K; k++) {
-        if (p->kok[k]) cJSON_AddItemToObject(models, p->karch[k], num_array(p->prob + 3 * k, 3));
+        if (p->kok[k]) cJSON_AddItemToObject(models, p->karch[k], pred_nums(p->prob + 3 * k, 3));
         else cJSON_AddItemToArray(missing, cJSON_CreateString(p->karch[k]));
     }
     for (int s = 0; s < S; s++) {

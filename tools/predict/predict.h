@@ -129,6 +129,10 @@ void pred_bind(predictor *p, csv_reader *r);
 cJSON *pred_row(predictor *p, csv_reader *r, cJSON **logp);
 void pred_free(predictor *p);
 
+/* A JSON array of n numbers, null for a non-finite one (round-trip printed
+ * by json_print). */
+cJSON *pred_nums(const double *x, long n);
+
 /* The state file: written atomically; loaded into a predictor set up with
  * the same strategies and models (else dies 65 naming what differs). */
 void pred_state_save(const predictor *p, const char *path);

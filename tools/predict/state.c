@@ -10,7 +10,7 @@
 #include "predict.h"
 #include "util.h"
 
-static cJSON *nums(const double *x, long n)
+cJSON *pred_nums(const double *x, long n)
 {
     cJSON *a = cJSON_CreateArray();
     for (long i = 0; i < n; i++) cJSON_AddItemToArray(a, isfinite(x[i]) ? cJSON_CreateNumber(x[i]) : cJSON_CreateNull());
@@ -40,20 +40,20 @@ void pred_state_save(const predictor *p, const char *path)
     cJSON *tm = cJSON_AddArrayToObject(o, "ring_time"), *rx = cJSON_AddArrayToObject(o, "ring");
     for (long i = 0; i < p->nring; i++) {
         cJSON_AddItemToArray(tm, cJSON_CreateNumber((double)p->rtime[i]));
-        cJSON_AddItemToArray(rx, nums(p->ring + i * p->U, p->U));
+        cJSON_AddItemToArray(rx, pred_nums(p->ring + i * p->U, p->U));
     }
     cJSON *st = cJSON_AddArrayToObject(o, "strategy_state");
     for (int s = 0; s < e->S; s++) {
         cJSON *x = cJSON_CreateObject();
         json_add_num(x, "pos", p->st[s].st.pos);
-        cJSON_AddItemToObject(x, "x", nums(p->st[s].st.x, 4));
+        cJSON_AddItemToObject(x, "x", pred_nums(p->st[s].st.x, 4));
         cJSON_AddNumberToObject(x, "n", (double)p->st[s].st.n);
         cJSON_AddItemToArray(st, x);
     }
-    cJSON_AddItemToObject(o, "signal", nums(p->sig1, e->S));
-    cJSON_AddItemToObject(o, "signal_before", nums(p->sig2, e->S));
-    cJSON_AddItemToObject(o, "adapt_mean", nums(p->am, e->S));
-    cJSON_AddItemToObject(o, "adapt_square", nums(p->av, e->S));
+    cJSON_AddItemToObject(o, "signal", pred_nums(p->sig1, e->S));
+    cJSON_AddItemToObject(o, "signal_before", pred_nums(p->sig2, e->S));
+    cJSON_AddItemToObject(o, "adapt_mean", pred_nums(p->am, e->S));
+    cJSON_AddItemToObject(o, "adapt_square", pred_nums(p->av, e->S));
     char *text = json_print(o, 0);
     cJSON_Delete(o);
     size_t n = strlen(text);
