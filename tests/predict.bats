@@ -181,11 +181,16 @@ PY
 @test "predict: killed with -9 at random moments and restarted, no decision is missing or duplicated" {
     /usr/bin/python3 "$ENS" "$SMALL" >e.json
     kml-predict -m "$D/models" -e e.json "$D/feat.csv" >whole.jsonl 2>/dev/null
+    # how long a run with --state takes here: the kills fall inside it
+    t0=$(date +%s%N)
+    kml-predict -m "$D/models" -e e.json --state probe.json "$D/feat.csv" >/dev/null 2>&1
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    echo "a run with --state: $ms ms"
     kills=0
     for i in $(seq 1 40); do
         kml-predict -m "$D/models" -e e.json --state s.json "$D/feat.csv" >>out.jsonl 2>/dev/null &
         pid=$!
-        sleep "0.0$((RANDOM % 9 + 1))"
+        sleep "$(awk -v r=$RANDOM -v ms=$ms 'BEGIN { printf "%.3f", (ms * (0.02 + 0.3 * r / 32768) + 1) / 1000 }')"
         if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
         wait "$pid" 2>/dev/null || true
         [ "$(wc -l <out.jsonl)" -lt "$(wc -l <whole.jsonl)" ] || break
