@@ -22,7 +22,13 @@
 #   t=$(bench_stat ref us lo)       # better, "lo": smaller is) of its rounds
 #   echo "ratio $(bench_ratio "$o" "$(bench_stat ref rate hi)")x"
 #
-# A side is a shell function (or command) printing key=value pairs; each
+# bench_header must print the bench's first line (before any other output);
+# a bench that uses no BLAS passes e.g. "not used" as the kernels, and a
+# bench timing processes on a busy machine may time them with
+# bench_cpu_seconds OUT CMD... (CPU seconds of CMD, its stdout into OUT).
+#
+# A side is a shell function (or command) called with the round number
+# (1, 2, ...) and printing key=value pairs; each
 # round's output is kept as one line in $bench_tmp/<side>.rounds (a side that
 # fails leaves an empty line and is skipped by the statistics; bench_failed
 # counts them). bench_interleave takes two or more sides, always in the given
@@ -30,8 +36,8 @@
 # interleave one pair per architecture, size or thread count.
 #
 # Settings (environment):
-#   KML_BENCH_ROUNDS  rounds per pair of sides (default $bench_default_rounds,
-#                     else 3)
+#   KML_BENCH_ROUNDS  rounds, each running every side once (default
+#                     $bench_default_rounds, else 3)
 #   KML_BENCH_STAT    median (default) or best: which of a side's rounds is
 #                     reported; the first line says which
 #
