@@ -207,6 +207,24 @@ EOF
     diff ev1 "$W/logs/bot_manager_integration.log"
 }
 
+@test "live: a stop that triggers while the bot is down is a stop event at the next start, not a surprise" {
+    start_server
+    echo '{"time":1700000000,"pair":"SOL/USD","side":"buy","exposure":1,"leverage":2,"price":150,"stop":140,"source":"real"}' >o.jsonl
+    run --separate-stderr live o.jsonl
+    assert_success
+    [ "$(book 'len(s["positions"])')" -eq 1 ]
+    echo '{"SOLUSD": "130"}' >"$W/srv/prices.json"
+    : >none.jsonl
+    run --separate-stderr live none.jsonl
+    assert_success
+    assert_output --partial '"event":"stop","pair":"SOL/USD"'
+    assert_output --partial '"price":130,'
+    refute_output --partial '"event":"reconcile"'
+    [ "$(book 'len(s["positions"])')" -eq 0 ]
+    run same_as_server
+    assert_success
+}
+
 @test "live: leverage above AssetPairs' maximum is clamped and says so, or refused when asked" {
     start_server
     echo '{"time":1700000000,"pair":"SOL/USD","side":"buy","exposure":1,"leverage":20,"price":150,"stop":140,"source":"real"}' >o.jsonl

@@ -296,6 +296,10 @@ static void emit_fills(live *L, cJSON *o, const kp_order *k, const char *kind)
         set_num(o, "cost", k->cost);
         set_num(o, "fee", k->fee);
         refresh(L);
+        /* the state follows Kraken's position and balance, which the event tells */
+        set_num(obj_at(obj_at(L->st, "pairs"), str_at(o, "pair")), "position", net_position(L, str_at(o, "pair")));
+        set_num(L->st, "cash", L->tb.tb);
+        set_num(L->st, "equity", L->tb.e);
         emit(L, &e, NULL);
     }
     set_str(o, "status", k->status);
@@ -488,6 +492,7 @@ static void check_stop(live *L, const char *pair)
     if (n == 1) {
         emit_fills(L, o, &v[0], "stop");
         if (is_final(v[0].status)) set_str(p, "stop_cl", "");
+        state_save(L);
     }
     free(v);
 }
