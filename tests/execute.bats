@@ -452,3 +452,36 @@ assert abs(p["liquidation"] - p["entry"] * (1 - 0.2 / 5)) < 1e-9 * p["entry"], p
 assert round(fill["volume"], 2) == fill["volume"], fill                           # 2 lot decimals
 PY
 }
+
+@test "execute: random chunks of the orders, cut candles, crashes and reruns of old parts give one run's log and state" {
+    for seed in 3 8; do
+        RANDOM=$seed
+        rm -rf w i wl il
+        /usr/bin/python3 "$KML_ROOT/tests/execute_orders.py" $seed 50 120 SOL/USD="$HD/SOLUSD_60.csv" \
+            ETH/USD="$HD/ETHUSD_60.csv" BTC/USD="$HD/XBTUSD_60.csv" >o.jsonl
+        KML_LOG_DIR=wl x --quiet --state w o.jsonl >/dev/null
+        times=($(/usr/bin/python3 -c 'import json,sys; print(*sorted({json.loads(l)["time"] for l in open(sys.argv[1])}))' o.jsonl))
+        n=${#times[@]} k=0
+        while [ $k -lt $n ]; do
+            k=$((k + 1 + RANDOM % 20))
+            [ $k -gt $n ] && k=$n
+            t=${times[$((k - 1))]}
+            awk -v t="$t" '{ match($0, /"time": [0-9]+/); if (substr($0, RSTART + 8, RLENGTH - 8) + 0 <= t) print }' o.jsonl >part.jsonl
+            args=(-d "$HD")
+            if [ $((RANDOM % 2)) = 0 ]; then # the candles known at that bar only
+                for alt in SOLUSD ETHUSD XBTUSD; do awk -F, -v t="$t" 'NR == 1 || $1 <= t' "$HD/${alt}_60.csv" >"$alt.csv"; done
+                args=(--candles SOL/USD=SOLUSD.csv --candles ETH/USD=ETHUSD.csv --candles BTC/USD=XBTUSD.csv)
+            fi
+            if [ $((RANDOM % 3)) = 0 ]; then
+                KML_EXECUTE_KILL_AT=$((1 + RANDOM % 40)) KML_LOG_DIR=il run kml-execute --quiet --state i "${args[@]}" part.jsonl
+            fi
+            KML_LOG_DIR=il kml-execute --quiet --state i "${args[@]}" part.jsonl >/dev/null
+            if [ $((RANDOM % 4)) = 0 ]; then
+                head -n $((1 + RANDOM % 100)) o.jsonl >old.jsonl
+                KML_LOG_DIR=il x --quiet --state i old.jsonl >/dev/null
+            fi
+        done
+        cmp wl/bot_manager_integration.log il/bot_manager_integration.log || fail "seed $seed: logs differ"
+        cmp w/account.json i/account.json || fail "seed $seed: states differ"
+    done
+}
