@@ -485,3 +485,62 @@ PY
         cmp w/account.json i/account.json || fail "seed $seed: states differ"
     done
 }
+
+@test "execute: option errors: --reset-kill without a state, --candles of an unknown or repeated pair (64)" {
+    run --separate-stderr x --no-state --reset-kill "$ORDERS"
+    assert_failure 64
+    assert_equal "$stderr" "kml-execute: --reset-kill needs a state (not --no-state) (try 'kml-execute --help')"
+    run --separate-stderr x --candles DOGE/USD=a.csv "$ORDERS"
+    assert_failure 64
+    assert_equal "$stderr" "kml-execute: --candles: DOGE/USD is not one of the configuration's assets (try 'kml-execute --help')"
+    run --separate-stderr x --candles SOL/USD="$HD/SOLUSD_60.csv" --candles SOLUSD="$HD/SOLUSD_60.csv" "$ORDERS"
+    assert_failure 64
+    assert_equal "$stderr" "kml-execute: --candles: SOL/USD given twice (try 'kml-execute --help')"
+}
+
+@test "execute: a corrupt state, a state pair without candles, an events log that cannot be written" {
+    head -n 30 "$ORDERS" >o.jsonl
+    x --quiet --state st o.jsonl >/dev/null
+    cp st/account.json good.json
+    head -c 100 good.json >st/account.json
+    run --separate-stderr x --state st o.jsonl
+    assert_failure 65
+    assert_regex "$stderr" "^kml-execute: st/account.json:[0-9]+:[0-9]+: invalid JSON$"
+    sed 's/"cash":/"cassh":/' good.json >st/account.json
+    run --separate-stderr x --state st o.jsonl
+    assert_failure 65
+    assert_equal "$stderr" "kml-execute: st/account.json: \$.cash: missing"
+    # the state trades SOL/USD; a later run without its candles cannot mark it
+    cp good.json st/account.json
+    mkdir hd2
+    cp "$HD/ETHUSD_60.csv" "$HD/XBTUSD_60.csv" hd2/
+    grep -v SOL/USD "$ORDERS" | head -n 60 >later.jsonl
+    run --separate-stderr kml-execute -d hd2 --state st later.jsonl
+    assert_failure 66
+    assert_equal "$stderr" "kml-execute: hd2/SOLUSD_60.csv: no candles for SOL/USD, which the state holds (give --candles SOL/USD=FILE)"
+    cmp st/account.json good.json
+    # the events log is the ledger: a run that cannot write it stops (73)
+    touch notadir
+    KML_LOG_DIR=notadir run --separate-stderr x --no-state o.jsonl
+    assert_failure 73
+    assert_regex "$stderr" "notadir"
+}
+
+@test "execute: a bad limits file is a located error (65)" {
+    echo '{"altname": 3}' >l1.jsonl
+    run --separate-stderr x --no-state --limits l1.jsonl "$ORDERS"
+    assert_failure 65
+    assert_equal "$stderr" "kml-execute: l1.jsonl:1: missing key 'pair'"
+    echo '{"pair": "SOL/USD", "lot_decimals": 2.5}' >l2.jsonl
+    run --separate-stderr x --no-state --limits l2.jsonl "$ORDERS"
+    assert_failure 65
+    assert_equal "$stderr" "kml-execute: l2.jsonl:1: key 'lot_decimals': expected an integer in [0, 12]"
+    echo '{"pair": "SOL/USD", "margin_call": 40, "margin_stop": 80}' >l3.jsonl
+    run --separate-stderr x --no-state --limits l3.jsonl "$ORDERS"
+    assert_failure 65
+    assert_equal "$stderr" "kml-execute: l3.jsonl:1: keys 'margin_call', 'margin_stop': expected percentages with 0 < stop < call < 100"
+    echo '{"pair": "SOL/USD", "ordermin": "x"}' >l4.jsonl
+    run --separate-stderr x --no-state --limits l4.jsonl "$ORDERS"
+    assert_failure 65
+    assert_equal "$stderr" "kml-execute: l4.jsonl:1: key 'ordermin': expected a number"
+}
