@@ -26,6 +26,7 @@ EOF
 }
 
 start_server() {
+    rm -f "$W/srv/port"
     /usr/bin/python3 "$KML_ROOT/tests/kraken_server.py" --dir "$W/data" --state "$W/srv" \
         --port-file "$W/srv/port" 3>&- &
     echo $! >"$W/srv.pid"
@@ -74,6 +75,10 @@ for pair in set(net) | set(st["pairs"]):
         print("%s: server %r, state %r" % (pair, a, b)); bad = 1
 if abs(srv["balances"]["ZUSD"] - st["cash"]) > 1e-6:
     print("cash: server %r, state %r" % (srv["balances"]["ZUSD"], st["cash"])); bad = 1
+for a in set(srv["balances"]) | set(st.get("balances", {})):
+    x, y = srv["balances"].get(a, 0.0), st.get("balances", {}).get(a, 0.0)
+    if abs(x - y) > 1e-9 * max(1, abs(x)):
+        print("balance %s: server %r, state %r" % (a, x, y)); bad = 1
 sys.exit(bad)
 EOF
 }
@@ -221,6 +226,18 @@ EOF
     assert_output --partial '"price":130,'
     refute_output --partial '"event":"reconcile"'
     [ "$(book 'len(s["positions"])')" -eq 0 ]
+    # money moved on Kraken while the bot was down: the asset's balance and the trade balance are reconcile events
+    /usr/bin/python3 -c "
+import json; p = '$W/srv/private.json'; s = json.load(open(p)); s['balances']['ZUSD'] += 500
+json.dump(s, open(p, 'w'))"
+    kill "$(cat "$W/srv.pid")"
+    start_server
+    run --separate-stderr live none.jsonl
+    assert_success
+    assert_output --partial "balance ZUSD: Kraken has 9947.253333"
+    assert_output --partial "trade balance: Kraken's is 9947.253333"
+    run same_as_server
+    assert_success
     run same_as_server
     assert_success
 }

@@ -59,6 +59,7 @@ typedef struct {
     int npos;
     kp_tradebal tb;
     int fresh; /* pos and tb are Kraken's since the last fill */
+    int have_tb; /* tb was read at least once */
     long sent, skipped, rejected;
     int killing; /* the kill switch's own orders are not cancelled by SIGTERM */
 } live;
@@ -199,8 +200,8 @@ static void emit(live *L, kml_event *e, const char *extra_reason)
 {
     e->seq = next_seq(L);
     if (e->pair && isnan(e->position)) e->position = net_position(L, e->pair);
-    if (isnan(e->cash)) e->cash = L->tb.tb;
-    if (isnan(e->equity)) e->equity = L->tb.e;
+    if (isnan(e->cash) && L->have_tb) e->cash = L->tb.tb;
+    if (isnan(e->equity) && L->have_tb) e->equity = L->tb.e;
     cJSON *extra = NULL;
     if (extra_reason) {
         extra = cJSON_CreateObject();
@@ -249,6 +250,7 @@ static void refresh(live *L)
     L->pos = NULL, L->npos = 0;
     if (kp_open_positions(L->kp, &L->pos, &L->npos, &err) != 0) fail_kraken(L, &err);
     if (kp_trade_balance(L->kp, NULL, &L->tb, &err) != 0) fail_kraken(L, &err);
+    L->have_tb = 1;
 }
 
 static const kp_pair_info *pair_info(live *L, const char *pair)
@@ -279,6 +281,8 @@ static double floor_to(double v, int decimals)
     return floor(v * s + 1e-9) / s;
 }
 
+static void record_balances(live *L, int report);
+
 /* Emit the fills of k beyond what o (the state's record) has seen. */
 static void emit_fills(live *L, cJSON *o, const kp_order *k, const char *kind)
 {
@@ -300,6 +304,7 @@ static void emit_fills(live *L, cJSON *o, const kp_order *k, const char *kind)
         set_num(obj_at(obj_at(L->st, "pairs"), str_at(o, "pair")), "position", net_position(L, str_at(o, "pair")));
         set_num(L->st, "cash", L->tb.tb);
         set_num(L->st, "equity", L->tb.e);
+        record_balances(L, 0);
         emit(L, &e, NULL);
     }
     set_str(o, "status", k->status);
@@ -646,6 +651,45 @@ done:
 
 /* ------------------------------------------------------------ reconcile, kill */
 
+/* Kraken's Balance into the state; with report, each asset whose amount
+ * differs from the state's last record is a reconcile event. */
+static void record_balances(live *L, int report)
+{
+    kp_asset_balance *b;
+    int n;
+    kraken_err err;
+    if (kp_balance(L->kp, &b, &n, &err) != 0) free(b), fail_kraken(L, &err);
+    int known = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(L->st, "balances"));
+    cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(L->st, "balances");
+    cJSON *now = cJSON_AddObjectToObject(L->st, "balances");
+    for (int i = 0; i < n; i++) json_add_num(now, b[i].asset, b[i].amount);
+    if (report && known) {
+        cJSON *it;
+        char why[256];
+        cJSON_ArrayForEach(it, now)
+        {
+            double was = num_at(old, it->string, 0);
+            if (fabs(was - it->valuedouble) > 1e-9 * fmax(1, fabs(was))) {
+                kml_event e = ev("reconcile", last_bar(L), NULL);
+                snprintf(why, sizeof why, "balance %s: Kraken has %.10g, the state had %.10g: Kraken's adopted",
+                         it->string, it->valuedouble, was);
+                e.reason = why;
+                emit(L, &e, NULL);
+            }
+        }
+        cJSON_ArrayForEach(it, old) if (!cJSON_GetObjectItemCaseSensitive(now, it->string) && it->valuedouble != 0)
+        {
+            kml_event e = ev("reconcile", last_bar(L), NULL);
+            snprintf(why, sizeof why, "balance %s: Kraken has none, the state had %.10g: Kraken's adopted", it->string,
+                     it->valuedouble);
+            e.reason = why;
+            emit(L, &e, NULL);
+        }
+    }
+    cJSON_Delete(old);
+    free(b);
+}
+
 static void reconcile(live *L)
 {
     cJSON *orders = obj_at(L->st, "orders"), *o;
@@ -729,11 +773,12 @@ static void reconcile(live *L)
         emit(L, &e, NULL);
     }
     free(v);
-    /* balances */
+    /* balances: each asset's (Balance), then the trade balance */
+    record_balances(L, 1);
     double cash = num_at(L->st, "cash", NAN);
     if (!isnan(cash) && fabs(cash - L->tb.tb) > 1e-6 * fmax(1, fabs(cash))) {
         kml_event e = ev("reconcile", last_bar(L), NULL);
-        snprintf(why, sizeof why, "balance: Kraken's trade balance is %.10g, the state had %.10g: Kraken's adopted",
+        snprintf(why, sizeof why, "trade balance: Kraken's is %.10g, the state had %.10g: Kraken's adopted",
                  L->tb.tb, cash);
         e.reason = why;
         emit(L, &e, NULL);
@@ -923,6 +968,10 @@ int live_main(int argc, char **argv)
         do_target(&L, &orders[i]);
     }
     if (!killed && !L.validate && kill_requested(&L, &why)) kill_switch(&L, why), killed = 1;
+    if (!L.validate) {
+        record_balances(&L, 0); /* what the next start compares with */
+        state_save(&L);
+    }
     warn("live%s: %ld orders placed, %ld rejected, %ld targets already done; %ld private calls, %.1f s waited for "
          "Kraken's call counter",
          L.validate ? " (validate only)" : "", L.sent, L.rejected, L.skipped, L.kp->calls, L.kp->waited);
