@@ -43,6 +43,12 @@ atomic_file *atomic_open(const char *path)
         atexit(remove_pending);
         handler_set = 1;
     }
+    /* Renaming over a device or a FIFO would put a regular file in its place
+     * (as root, over /dev/null itself): only what is (or links to) a regular
+     * file is replaced. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        die(EX_CANTCREAT, "%s: not a regular file; an atomic replace would put a file in its place", path);
     atomic_file *af = xcalloc(1, sizeof *af);
     af->path = xstrdup(path);
     /* ".name.tmp-XXXXXX" beside the target, so rename() stays in one file system. */

@@ -205,13 +205,32 @@ static void test_cannot_replace(void)
     char path[512], want[700];
     snprintf(path, sizeof path, "%s/target", dir);
     CHECK(mkdir(path, 0755) == 0); /* a directory cannot be replaced by a file */
-    snprintf(want, sizeof want, "kml-test: %s: cannot replace: %s\n", path, strerror(EISDIR));
+    snprintf(want, sizeof want, "kml-test: %s: not a regular file; an atomic replace would put a file in its place\n",
+             path);
     struct t_out o;
     t_capture(commit_over_dir, path, NULL, &o);
-    CHECK_EQ_INT(o.code, 74);
+    CHECK_EQ_INT(o.code, 73);
     CHECK_EQ_STR(o.err, want);
     CHECK_EQ_INT(count_tmp(dir, "target"), 0);
     CHECK_EQ_INT(count_entries(dir), 1);
+    /* a FIFO (like a device such as /dev/null) stays what it is */
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    CHECK(mkfifo(path, 0644) == 0);
+    t_capture(commit_over_dir, path, NULL, &o);
+    CHECK_EQ_INT(o.code, 73);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    unlink(path);
+    /* a link to a regular file is replaced, as before */
+    char file[512];
+    snprintf(file, sizeof file, "%s/file", dir);
+    put(file, "old\n");
+    snprintf(path, sizeof path, "%s/link", dir);
+    CHECK(symlink(file, path) == 0);
+    t_capture(commit_over_dir, path, NULL, &o);
+    CHECK_EQ_INT(o.code, 0);
+    unlink(path);
+    unlink(file);
     cleanup(dir);
 }
 
