@@ -203,6 +203,31 @@ ran 4" ]
     refute_output --partial "failed:"
 }
 
+@test "slurm: the scripts' usage errors (64), nothing submitted (66), no Slurm client (69)" {
+    S="$KML_ROOT/pipelines/slurm"
+    run --separate-stderr "$S/walkforward.sh" --bogus
+    assert_failure 64
+    [[ "$stderr" == *"walkforward.sh: unknown option '--bogus'"*"try 'walkforward.sh --help'"* ]]
+    run --separate-stderr "$S/walkforward.sh" -- --arch linear x.csv
+    assert_failure 64
+    [[ "$stderr" == *"needs -o PREDICTIONS.csv"* ]]
+    run --separate-stderr "$S/search.sh" -o r.json
+    assert_failure 64
+    [[ "$stderr" == *"needs kml-train's options and INPUT after --"* ]]
+    run --separate-stderr "$S/submit.sh" --bogus
+    assert_failure 64
+    [[ "$stderr" == *"submit.sh: unknown option '--bogus'"* ]]
+    run --separate-stderr "$S/status.sh"
+    assert_failure 66
+    [[ "$stderr" == *"no runs/slurm/jobs.jsonl: nothing was submitted from here"* ]]
+    # a machine without Slurm's client
+    mkdir nobin
+    for c in bash dirname jq kml-config; do ln -s "$(command -v $c)" nobin/$c; done
+    run --separate-stderr env PATH="$PWD/nobin" "$S/walkforward.sh" -o wf.csv -- --arch linear "$D/small.csv"
+    assert_failure 69
+    [[ "$stderr" == *"no sbatch: this machine is not a Slurm client"* ]]
+}
+
 @test "slurm: folds (an array per arch) and the search on a one-node cluster equal the one-process runs byte for byte" {
     need_cluster
     cd "$BATS_TEST_TMPDIR"
