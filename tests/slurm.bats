@@ -175,7 +175,10 @@ job_state() { scontrol show job "$1" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' 
     assert_failure 64
     [[ "$stderr" == *"--trial 3: rung 2 runs 1 trials (0 to 0)"* ]]
     run --separate-stderr kml-train --arch linear -o m "${TINY[@]}" --fold 99 "$D/small.csv"
-    [[ "$stderr" == *"--fold 99: no such fold of this data (kml-train --list-folds lists them)"* ]]
+    [[ "$stderr" == *"--fold 99: no such fold of this data (kml-train --list-folds lists them)"*"try 'kml-train --help'"* ]]
+    run --separate-stderr kml-train -o s "${SEARCH[@]}" --trial 0 --rung 5 "$D/small.csv"
+    assert_failure 64
+    [[ "$stderr" == *"--rung 5: this search has rungs 0 to 2"* ]]
 }
 
 @test "slurm: task.sh retries a failing command a bounded number of times and names it in tasks.jsonl" {

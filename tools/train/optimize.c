@@ -411,9 +411,9 @@ static void one_trial(search *x) {
     const train_opts *o = x->o;
     int r = o->rung;
     if (r > x->R)
-        die(EX_USAGE, "--rung %d: this search has rungs 0 to %d (kml-train --list-trials lists them)", r, x->R);
+        cli_usage_error("--rung %d: this search has rungs 0 to %d (kml-train --list-trials lists them)", r, x->R);
     if (o->unit >= x->planned[r])
-        die(EX_USAGE, "--trial %d: rung %d runs %d trials (0 to %d)", o->unit, r, x->planned[r], x->planned[r] - 1);
+        cli_usage_error("--trial %d: rung %d runs %d trials (0 to %d)", o->unit, r, x->planned[r], x->planned[r] - 1);
     if (search_rungs(x, 1, r, NULL, 0) < r) {
         char what[96];
         snprintf(what, sizeof what, "--trial %d --rung %d: rung %d is not finished", o->unit, r, r - 1);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "csv.h"
 #include "jsonl.h"
 #include "log.h"
@@ -210,7 +211,7 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
         while (!found && wf_next(&x)) found = x.k == o->unit, folds++;
         if (!found) {
             if (folds == 0) no_fold_die(o);
-            die(EX_USAGE, "--fold %d: no such fold of this data (kml-train --list-folds lists them)", o->unit);
+            cli_usage_error("--fold %d: no such fold of this data (kml-train --list-folds lists them)", o->unit);
         }
         int *todo = xcalloc((size_t)narch, sizeof *todo), any = 0;
         for (int ai = 0; ai < narch; ai++) {
