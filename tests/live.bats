@@ -309,6 +309,18 @@ json.dump(p, open('$W/data/AssetPairs.json', 'w'))"
     [ "$(book 'sum(1 for o in s["orders"].values() if o["ordertype"] == "market")')" -eq 1 ]
 }
 
+@test "live: a leverage Kraken does not list for the pair goes out as the next lower one it lists" {
+    /usr/bin/python3 -c "
+import json; p = json.load(open('$W/data/AssetPairs.json')); p['SOLUSD']['leverage_buy'] = [2, 3, 5]
+json.dump(p, open('$W/data/AssetPairs.json', 'w'))"
+    start_server
+    echo '{"time":1700000000,"pair":"SOL/USD","side":"buy","exposure":1,"leverage":4,"price":150,"stop":140,"source":"real"}' >o.jsonl
+    run --separate-stderr live o.jsonl
+    assert_success
+    assert_output --partial "leverage 4x lowered to 3x, the next one Kraken lists"
+    [ "$(book '[o["lev"] for o in s["orders"].values() if o["ordertype"] == "market"]')" = "[3]" ]
+}
+
 @test "live: --validate sends every order with validate=true: Kraken answers, nothing trades, no state" {
     start_server
     gen_orders 2 >o.jsonl

@@ -518,10 +518,12 @@ int kp_find_order(kraken_private *kp, const char *cl_ord_id, double since, kp_or
 
 /* ------------------------------------------------------------ AssetPairs */
 
-static int lev_range(const char *key, const cJSON *obj, const char *name, int *lo, int *hi, kraken_err *err)
+static int lev_range(const char *key, const cJSON *obj, const char *name, int *lo, int *hi, uint64_t *set,
+                     kraken_err *err)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, name), *it;
     *lo = *hi = 0;
+    *set = 0;
     if (!a) return 0;
     if (!cJSON_IsArray(a)) return fail(err, "AssetPairs: result.%s: key '%s': expected an array", key, name);
     cJSON_ArrayForEach(it, a)
@@ -529,6 +531,7 @@ static int lev_range(const char *key, const cJSON *obj, const char *name, int *l
         if (!cJSON_IsNumber(it) || it->valuedouble < 1 || it->valuedouble > 1000)
             return fail(err, "AssetPairs: result.%s: key '%s': expected leverage numbers", key, name);
         int v = (int)it->valuedouble;
+        if (v < 64) *set |= (uint64_t)1 << v;
         if (v > *hi) *hi = v;
         if (!*lo || v < *lo) *lo = v;
     }
@@ -549,13 +552,26 @@ int kp_parse_asset_pair(const char *key, const cJSON *obj, kp_pair_info *pi, kra
         get_num(ep, where, obj, "ordermin", 0, &pi->ordermin, err) ||
         get_num(ep, where, obj, "costmin", 0, &pi->costmin, err) ||
         get_num(ep, where, obj, "tick_size", 0, &pi->tick_size, err) ||
-        lev_range(key, obj, "leverage_buy", &pi->lev_buy_min, &pi->lev_buy_max, err) ||
-        lev_range(key, obj, "leverage_sell", &pi->lev_sell_min, &pi->lev_sell_max, err))
+        lev_range(key, obj, "leverage_buy", &pi->lev_buy_min, &pi->lev_buy_max, &pi->lev_buy_set, err) ||
+        lev_range(key, obj, "leverage_sell", &pi->lev_sell_min, &pi->lev_sell_max, &pi->lev_sell_set, err))
         return -1;
     if (lot < 0 || lot > 18 || pd < 0 || pd > 18)
         return fail(err, "%s: %s: decimals outside [0, 18]", ep, where);
     pi->lot_decimals = (int)lot, pi->pair_decimals = (int)pd;
     return 0;
+}
+
+int kp_leverage(const kp_pair_info *pi, const char *side, double want)
+{
+    int buy = !strcmp(side, "buy");
+    int lo = buy ? pi->lev_buy_min : pi->lev_sell_min, hi = buy ? pi->lev_buy_max : pi->lev_sell_max;
+    uint64_t set = buy ? pi->lev_buy_set : pi->lev_sell_set;
+    if (hi == 0) return 0;
+    if (!(want >= lo)) return lo;
+    if (want >= hi) return hi;
+    for (int v = (int)floor(want + 1e-9); v > lo; v--)
+        if (v < 64 && (set >> v & 1)) return v;
+    return lo;
 }
 
 int kp_asset_pair(kraken_client *c, const char *altname, kp_pair_info *pi, kraken_err *err)

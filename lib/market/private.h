@@ -148,7 +148,12 @@ typedef struct {
     double ordermin, costmin, tick_size;
     int lev_buy_max, lev_sell_max; /* 0: no margin that side */
     int lev_buy_min, lev_sell_min;
+    uint64_t lev_buy_set, lev_sell_set; /* bit L: leverage L is allowed (L < 64) */
 } kp_pair_info;
+/* The leverage to send for a wanted one on a side ("buy"/"sell"): the largest
+ * allowed value not above want, or the smallest allowed when want is below
+ * them all; 0 when the side has no margin. */
+int kp_leverage(const kp_pair_info *pi, const char *side, double want);
 int kp_parse_asset_pair(const char *key, const cJSON *obj, kp_pair_info *pi, kraken_err *err);
 int kp_asset_pair(kraken_client *c, const char *altname, kp_pair_info *pi, kraken_err *err);
 

@@ -352,7 +352,14 @@ static void positions_balances_and_pairs_parse(void)
     CHECK_EQ_INT(pi.lev_sell_max, 3);
     CHECK_EQ_INT(pi.pair_decimals, 2);
     CHECK_NEAR(pi.ordermin, 0.02, 0);
+    /* a wanted leverage becomes one Kraken lists: [2,3,4,5,10] to buy, [2,3] to sell */
+    CHECK_EQ_INT(kp_leverage(&pi, "buy", 20), 10);
+    CHECK_EQ_INT(kp_leverage(&pi, "buy", 7.5), 5);  /* 6..9 are not listed */
+    CHECK_EQ_INT(kp_leverage(&pi, "buy", 4), 4);
+    CHECK_EQ_INT(kp_leverage(&pi, "buy", 1), 2);    /* below Kraken's margin minimum */
+    CHECK_EQ_INT(kp_leverage(&pi, "sell", 5), 3);
     CHECK(kp_parse_asset_pair("DOGEUSDT", r->child->next, &pi, &e) == 0);
+    CHECK_EQ_INT(kp_leverage(&pi, "sell", 5), 0);
     CHECK_EQ_INT(pi.lev_buy_max, 0); /* no margin */
     cJSON_ReplaceItemInObjectCaseSensitive(r->child, "leverage_buy", cJSON_CreateString("5"));
     CHECK(kp_parse_asset_pair("SOLUSD", r->child, &pi, &e) == -1);

@@ -619,6 +619,11 @@ static void do_target(live *L, const live_order *lo)
         snprintf(reason + u, sizeof reason - u, "; leverage %gx raised to Kraken's margin minimum %dx", lo->leverage,
                  lo_lev);
         lev = lo_lev;
+    } else if (hi_lev > 0 && kp_leverage(pi, side, lev) != lev) {
+        int k = kp_leverage(pi, side, lev);
+        size_t u = strlen(reason);
+        snprintf(reason + u, sizeof reason - u, "; leverage %dx lowered to %dx, the next one Kraken lists", lev, k);
+        lev = k;
     }
     /* legs: reduce the current position first, then open toward the target */
     double reduce = 0, open = 0;
