@@ -209,7 +209,7 @@ PY
 }
 
 @test "predict: weights are ensemble.json's regime rows mixed by p_<regime>, or the labelled row with --hard-regime" {
-    /usr/bin/python3 "$ENS" "$SMALL" gain=0 >e.json
+    /usr/bin/python3 "$ENS" "$SMALL" rate=0 >e.json  # eta 0: no adaptation, the weights are the fitted ones
     kml-predict -m "$D/models" -e e.json "$D/feat.csv" >soft.jsonl
     kml-predict -m "$D/models" -e e.json --hard-regime "$D/feat.csv" >hard.jsonl
     /usr/bin/python3 - e.json "$D/feat.csv" soft.jsonl hard.jsonl <<'PY'
@@ -231,7 +231,7 @@ PY
 @test "predict: with walk-forward windows, each bar uses its window's weights; bars before the first window get none" {
     t0=$(sed -n 101p "$D/feat.csv" | cut -d, -f1)
     t1=$(sed -n 301p "$D/feat.csv" | cut -d, -f1)
-    /usr/bin/python3 "$ENS" "$SMALL" gain=0 windows=$t0:$t1 >e.json
+    /usr/bin/python3 "$ENS" "$SMALL" rate=0 windows=$t0:$t1 >e.json
     run --separate-stderr kml-predict -m "$D/models" -e e.json --hard-regime "$D/feat.csv"
     assert_success
     [[ "$stderr" == *"bars before the first window's from ($t0) have no out-of-sample weights"* ]]
@@ -309,21 +309,38 @@ PY
 
 @test "predict: adaptive weights move toward the strategy that starts being right, within their bounds" {
     wf_file 50 300 >wf.csv
-    /usr/bin/python3 "$ENS" "model:gru,model:lstm" equal=1 rate=0.05 gain=0.25 min=0.5 max=2 entry=0 >e.json
+    /usr/bin/python3 "$ENS" "model:gru,model:lstm" equal=1 rate=3 min=0.5 max=2 entry=0 >e.json
     kml-predict --predictions wf.csv -e e.json "$D/feat.csv" >a.jsonl 2>/dev/null
-    /usr/bin/python3 - a.jsonl "$(sed -n 301p "$D/feat.csv" | cut -d, -f1)" <<'PY'
-import json, sys
+    /usr/bin/python3 - a.jsonl "$(sed -n 301p "$D/feat.csv" | cut -d, -f1)" "$KML_LOG_DIR/model_collaboration.log" <<'PY'
+import json, math, sys
 ds = [json.loads(l) for l in open(sys.argv[1])]; sw = int(sys.argv[2])
+# the multipliers in the log follow docs/predict.md's Hedge rule, recomputed
+# here from the decisions: r = s_(t-1) ln(c_t / c_(t-1)) - fee |s_(t-1) - s_(t-2)|,
+# m <- clamp(m exp(eta (r - mean r)), min, max), eta 3, fee 0.0026
+logm = [json.loads(l)["adaptation"] for l in open(sys.argv[3])]
+assert len(logm) == len(ds)
+names = ["model:gru", "model:lstm"]; m = {k: 1.0 for k in names}; prev = {k: 0.0 for k in names}
+for i, d in enumerate(ds):
+    if i:
+        lr = math.log(d["close"] / ds[i - 1]["close"])
+        r = {k: ds[i - 1]["signals"][k] * lr - 0.0026 * abs(ds[i - 1]["signals"][k] - prev[k]) for k in names}
+        prev = ds[i - 1]["signals"]
+        rbar = sum(r.values()) / 2
+        m = {k: min(2.0, max(0.5, m[k] * math.exp(3 * (r[k] - rbar)))) for k in names}
+    for k in names:
+        assert abs(logm[i][k] - m[k]) <= 1e-12 * m[k], (i, k, logm[i][k], m[k])
+    tot = sum(0.5 * m[k] for k in names)
+    assert abs(d["weights"]["model:gru"] - 0.5 * m["model:gru"] / tot) < 1e-12
 before = [d for d in ds if d["time"] < sw]; after = [d for d in ds if d["time"] >= sw]
 assert all(d["weights"] == {"model:gru": 0.5, "model:lstm": 0.5} for d in before)
 g = [d["weights"]["model:gru"] for d in after]
 assert g[0] == 0.5 and g[40] > 0.6 and g[-1] > 0.75, (g[0], g[40], g[-1])
-# bounds: factors in [0.5, 2], so with equal fitted weights gru's share is at most 2 / (2 + 0.5)
+# bounds: multipliers in [0.5, 2], so with equal fitted weights gru's share is at most 2 / (2 + 0.5)
 assert max(g) <= 0.8 + 1e-12 and abs(max(g) - 0.8) < 1e-9, max(g)
 thirds = [sum(x) / len(x) for x in (g[:len(g) // 3], g[len(g) // 3:2 * len(g) // 3], g[2 * len(g) // 3:])]
 assert thirds[0] < thirds[1] < thirds[2], thirds
 PY
-    # the collaboration log has the factors, within the bounds
+    # the collaboration log has the multipliers, within the bounds, both reached
     jq -r '.adaptation["model:gru"], .adaptation["model:lstm"]' "$KML_LOG_DIR/model_collaboration.log" | sort -g | sed -n '1p;$p' >f.txt
     [ "$(cat f.txt | tr '\n' ' ')" = "0.5 2 " ]
 }
@@ -438,6 +455,18 @@ PY
     run --separate-stderr kml-predict -m "$D/models" -e neg.json "$D/feat.csv"
     assert_failure 65
     [[ "$stderr" == *"neg.json: key 'weights.calm.trend': negative weight"* ]]
+    jq '.adaptation.rate = -0.5' e.json >eta.json
+    run --separate-stderr kml-predict -m "$D/models" -e eta.json "$D/feat.csv"
+    assert_failure 65
+    [[ "$stderr" == *"eta.json: key 'adaptation.rate': negative"* ]]
+    jq '.adaptation.min = 1.5' e.json >lo.json
+    run --separate-stderr kml-predict -m "$D/models" -e lo.json "$D/feat.csv"
+    assert_failure 65
+    [[ "$stderr" == *"lo.json: keys 'adaptation.min', 'max': need 0 < min <= 1 <= max"* ]]
+    jq 'del(.adaptation.rate)' e.json >norate.json
+    run --separate-stderr kml-predict -m "$D/models" -e norate.json "$D/feat.csv"
+    assert_failure 65
+    [[ "$stderr" == *"norate.json: key 'adaptation.rate' missing"* ]]
     echo '{"strategies": [' >broken.json
     run --separate-stderr kml-predict -m "$D/models" -e broken.json "$D/feat.csv"
     assert_failure 65
@@ -487,6 +516,35 @@ PY
     run --separate-stderr kml-predict -m "$D/models" -e other.json --state nodir/s.json "$D/feat.csv"
     assert_failure 73
     [[ "$stderr" == *"nodir/s.json"* ]]
+}
+
+@test "predict: a version 1 state (moments, before Hedge) carries over with multipliers at 1; unknown versions and bad multipliers are refused (65)" {
+    /usr/bin/python3 "$ENS" "$SMALL" rate=0 >e.json  # no adaptation: the converted run must give the whole run's bytes
+    kml-predict -m "$D/models" -e e.json "$D/feat.csv" >whole.jsonl
+    first 200 | kml-predict -m "$D/models" -e e.json --state s.json >part.jsonl
+    jq -c '.version == 2 and (.multipliers | length) == 4 and has("adapt_mean") == false' s.json | grep -qx true
+    # the state as the version before Hedge wrote it
+    jq -c '.version = 1 | .adapt_mean = [0.001, 0, -0.002, 0] | .adapt_square = [1e-5, 0, 2e-5, 0] | del(.multipliers)' s.json >v1.json
+    cp v1.json s.json
+    run --separate-stderr kml-predict -m "$D/models" -e e.json --state s.json "$D/feat.csv"
+    assert_success
+    [[ "$stderr" == *"s.json: a version 1 state (the adaptation before Hedge): everything but the adaptation carries over; the multipliers start again at 1"* ]]
+    printf '%s\n' "$output" >>part.jsonl
+    cmp part.jsonl whole.jsonl
+    jq -c '[.version, .multipliers]' s.json | grep -qx '\[2,\[1,1,1,1\]\]'
+    jq -c '.version = 3' v1.json >v3.json
+    run --separate-stderr kml-predict -m "$D/models" -e e.json --state v3.json "$D/feat.csv"
+    assert_failure 65
+    [[ "$stderr" == *"v3.json: state version 3; this kml-predict reads versions 1 and 2"* ]]
+    first 50 | kml-predict -m "$D/models" -e e.json --state s2.json >/dev/null
+    jq -c '.multipliers[1] = -1' s2.json >neg.json
+    run --separate-stderr kml-predict -m "$D/models" -e e.json --state neg.json "$D/feat.csv"
+    assert_failure 65
+    [[ "$stderr" == *"neg.json: key 'multipliers'[1]: not a positive number"* ]]
+    jq -c 'del(.multipliers)' s2.json >none.json
+    run --separate-stderr kml-predict -m "$D/models" -e e.json --state none.json "$D/feat.csv"
+    assert_failure 65
+    [[ "$stderr" == *"none.json: key 'multipliers': not an array of 4 numbers"* ]]
 }
 
 @test "predict: model_collaboration.log has one line per decision with weights, signals, adaptation and confidence" {

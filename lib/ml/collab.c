@@ -12,27 +12,28 @@ void collab_mix(const double *W, const double *p, int R, int S, double *w)
     }
 }
 
-void collab_adapt_update(const collab_adapt *a, double *m, double *v, double R)
+void collab_hedge(const collab_adapt *a, double *m, const double *r, const unsigned char *judged, int S)
 {
-    *m = (1 - a->rate) * *m + a->rate * R;
-    *v = (1 - a->rate) * *v + a->rate * R * R;
+    double rbar = 0;
+    int n = 0;
+    for (int s = 0; s < S; s++)
+        if ((!judged || judged[s]) && isfinite(r[s])) rbar += r[s], n++;
+    if (!n) return;
+    rbar /= n;
+    for (int s = 0; s < S; s++) {
+        if ((judged && !judged[s]) || !isfinite(r[s])) continue;
+        /* one exp of the excess return: the common factor exp(eta rbar) is
+         * never formed, so a large eta * r cannot overflow it */
+        double x = m[s] * exp(a->eta * (r[s] - rbar));
+        m[s] = x < a->min ? a->min : x > a->max ? a->max : x;
+    }
 }
 
-double collab_adapt_factor(const collab_adapt *a, double m, double v)
-{
-    /* An EWMA of rate a has an effective sample size (2 - a) / a: the mean's
-     * t-statistic scales m / sqrt(v) by its square root, so a factor means
-     * the same evidence whatever the rate. */
-    double t = v > 0 ? m / sqrt(v) * sqrt((2 - a->rate) / a->rate) : 0;
-    double f = 1 + a->gain * t;
-    return f < a->min ? a->min : f > a->max ? a->max : f;
-}
-
-void collab_weights(const double *base, const double *factor, const unsigned char *present, int S, double *w)
+void collab_weights(const double *base, const double *m, const unsigned char *present, int S, double *w)
 {
     double sum = 0;
     for (int s = 0; s < S; s++) {
-        w[s] = present && !present[s] ? 0 : base[s] * factor[s];
+        w[s] = present && !present[s] ? 0 : base[s] * m[s];
         sum += w[s];
     }
     for (int s = 0; s < S; s++) w[s] = sum > 0 ? w[s] / sum : 0;

@@ -8,26 +8,32 @@
 #ifndef KML_ML_COLLAB_H
 #define KML_ML_COLLAB_H
 
-/* ensemble.json's "adaptation" (docs/ensemble.md). */
+/* ensemble.json's "adaptation" (docs/ensemble.md, docs/predict.md). */
 typedef struct {
-    double rate; /* EWMA rate of the after-fee returns' mean and square, in (0, 1] */
-    double gain; /* factor = 1 + gain * t (t: the t-statistic of the recent mean) */
-    double min, max; /* the factor's bounds: 0 < min <= 1 <= max */
+    double eta;      /* Hedge's learning rate per unit of after-fee log return ("rate"), >= 0; 0: no adaptation */
+    double min, max; /* bounds of every multiplier: 0 < min <= 1 <= max */
 } collab_adapt;
 
 /* Regime weights mixed by probability: w[s] = sum_r p[r] W[r * S + s]
  * (W: R x S rows, each summing to 1 or all 0; p: R probabilities). */
 void collab_mix(const double *W, const double *p, int R, int S, double *w);
-/* One bar's after-fee return R of a strategy into its moments:
- * m <- (1 - rate) m + rate R, v <- (1 - rate) v + rate R^2. */
-void collab_adapt_update(const collab_adapt *a, double *m, double *v, double R);
-/* The weight factor of a strategy with moments m, v:
- * clamp(1 + gain * t, min, max), t = m / sqrt(v) * sqrt((2 - rate) / rate)
- * (t = 0 while v = 0). */
-double collab_adapt_factor(const collab_adapt *a, double m, double v);
-/* The weights used: w[s] = base[s] * factor[s] * present[s], renormalised
- * to sum to 1 (all 0 stays all 0). present NULL: every strategy. */
-void collab_weights(const double *base, const double *factor, const unsigned char *present, int S, double *w);
+/* One Hedge step, when a bar's outcome is known. r[s]: strategy s's
+ * after-fee return on the bar (strategy_bar_return); judged[s]: whether it
+ * was judged on it (NULL: every strategy; a non-finite r[s] is not judged).
+ * With rbar the mean of r over the judged strategies, each judged
+ * multiplier becomes
+ *     m[s] <- clamp(m[s] * exp(eta * (r[s] - rbar)), min, max)
+ * that is Hedge's m[s] exp(eta r[s]) divided by exp(eta rbar), the geometric
+ * mean of the step's factors: a factor common to all, so the weights
+ * base * m it gives are Hedge's, but the multipliers measure the returns
+ * relative to each other and do not drift with what every strategy earned
+ * alike. The others are untouched. Multipliers start at 1. */
+void collab_hedge(const collab_adapt *a, double *m, const double *r, const unsigned char *judged, int S);
+/* The weights used: w[s] = base[s] * m[s] * present[s] (m: the adaptive
+ * multipliers), renormalised to sum to 1 (all 0 stays all 0). present NULL:
+ * every strategy. With every m in [min, max], w[s] lies within min / max and
+ * max / min times base[s]'s share of the base weights present. */
+void collab_weights(const double *base, const double *m, const unsigned char *present, int S, double *w);
 /* Weighted agreement of the signals' signs: |sum_s w[s] sgn(sig[s])|, in
  * [0, 1] when the weights sum to at most 1; 0 when the signs cancel or
  * every signal is 0. */

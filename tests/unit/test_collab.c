@@ -1,13 +1,16 @@
 /* test_collab.c: lib/ml/collab, the arithmetic of kml-predict's model
  * collaboration: the confidence's bounds and monotonicities, the agreement
- * of signs, regime mixing, the adaptation factor's bounds and direction, and
- * the weights used on a bar (renormalised over the strategies present). */
+ * of signs, regime mixing, the Hedge multipliers (by hand, and their bounds
+ * over a long streak), and the weights used on a bar (renormalised over the
+ * strategies present). */
 #include "t.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "ml/collab.h"
 #include "rng.h"
+#include "strategy/strategy.h"
 
 static void test_confidence_bounds_and_monotone(void)
 {
@@ -86,42 +89,111 @@ static void test_weights(void)
     CHECK(w[0] == 0 && w[1] == 0 && w[2] == 0);
 }
 
-static void test_adaptation(void)
+/* One bar of two or three strategies: their returns from strategy_bar_return
+ * (the rule kml-predict judges by), then one Hedge step. */
+static void bar(const collab_adapt *a, double *m, const double *sig, const double *prev, const unsigned char *judged,
+                int S, double lr, double fee, double *r)
 {
-    collab_adapt a = {.rate = 0.05, .gain = 0.25, .min = 0.5, .max = 2};
-    CHECK(collab_adapt_factor(&a, 0, 0) == 1);
-    double mr = 0, vr = 0, mw = 0, vw = 0, prev_r = 1, prev_w = 1;
-    rng_t r;
-    rng_seed(&r, 3);
-    double f20[2] = {1, 1};
-    for (int t = 0; t < 400; t++) { /* one strategy earns 1e-3 a bar, the other loses it, both with noise */
-        double noise = 1e-3 * rng_normal(&r);
-        collab_adapt_update(&a, &mr, &vr, 1e-3 + noise);
-        collab_adapt_update(&a, &mw, &vw, -1e-3 + noise);
-        double fr = collab_adapt_factor(&a, mr, vr), fw = collab_adapt_factor(&a, mw, vw);
-        CHECK(fr >= a.min && fr <= a.max && fw >= a.min && fw <= a.max);
-        if (t == 4) f20[0] = fr, f20[1] = fw;
-        prev_r = fr, prev_w = fw;
+    for (int s = 0; s < S; s++) r[s] = strategy_bar_return(sig[s], prev[s], lr, fee);
+    collab_hedge(a, m, r, judged, S);
+}
+
+static void test_hedge_by_hand(void)
+{
+    collab_adapt a = {.eta = 10, .min = 0.5, .max = 2};
+    double fee = 0.001, m[2] = {1, 1}, r[2], w[2], base[2] = {0.6, 0.4};
+    /* bar 1: A goes long (from flat), B stays flat; the close rises 2 %:
+     * r_A = 0.02 - 0.001 * 1 = 0.019, r_B = 0, rbar = 0.0095,
+     * m_A = exp(10 * 0.0095) = exp(0.095), m_B = exp(-0.095) */
+    bar(&a, m, (double[]){1, 0}, (double[]){0, 0}, NULL, 2, 0.02, fee, r);
+    CHECK_NEAR(r[0], 0.019, 1e-17);
+    CHECK(r[1] == 0);
+    CHECK_NEAR(m[0], 1.0996588551261028, 1e-15);
+    CHECK_NEAR(m[1], 0.9093729344682314, 1e-15);
+    /* bar 2: A stays long, B goes short; the close falls 1 %:
+     * r_A = -0.01, r_B = 0.01 - 0.001 = 0.009, rbar = -0.0005:
+     * m_A = exp(0.095) exp(10 * -0.0095) = 1, m_B = exp(-0.095) exp(0.095) = 1 */
+    bar(&a, m, (double[]){1, -1}, (double[]){1, 0}, NULL, 2, -0.01, fee, r);
+    CHECK_NEAR(r[1], 0.009, 1e-17);
+    CHECK_NEAR(m[0], 1, 1e-15);
+    CHECK_NEAR(m[1], 1, 1e-15);
+    /* bar 3: no change of position, the close falls 5 %: r = -0.05 and 0.05,
+     * rbar = 0: m_A = exp(-0.5), m_B = exp(0.5); with fitted weights 0.6, 0.4
+     * the weights used are 0.6 e^-0.5 / (0.6 e^-0.5 + 0.4 e^0.5) = 0.355595 */
+    bar(&a, m, (double[]){1, -1}, (double[]){1, -1}, NULL, 2, -0.05, fee, r);
+    CHECK_NEAR(m[0], 0.6065306597126334, 1e-15);
+    CHECK_NEAR(m[1], 1.6487212707001282, 1e-15);
+    collab_weights(base, m, NULL, 2, w);
+    CHECK_NEAR(w[0], 0.35559501735519544, 1e-15);
+    CHECK_NEAR(w[0] + w[1], 1, 1e-15);
+    /* bar 4: the same again: exp(-1) = 0.37 and exp(1) = 2.72, clamped to
+     * 0.5 and 2: weights 0.6 * 0.5 / (0.3 + 0.8) = 3 / 11 and 8 / 11 */
+    bar(&a, m, (double[]){1, -1}, (double[]){1, -1}, NULL, 2, -0.05, fee, r);
+    CHECK(m[0] == 0.5 && m[1] == 2);
+    collab_weights(base, m, NULL, 2, w);
+    CHECK_NEAR(w[0], 3.0 / 11, 1e-15);
+    CHECK_NEAR(w[1], 8.0 / 11, 1e-15);
+
+    /* a strategy not judged on a bar (a model missing) keeps its multiplier,
+     * and the mean is over the judged: r = 0.02, 0, (0.5), rbar = 0.01 */
+    double m3[3] = {1, 1, 1.5}, r3[3] = {0.02, 0, 0.5};
+    unsigned char judged[3] = {1, 1, 0};
+    collab_hedge(&a, m3, r3, judged, 3);
+    CHECK_NEAR(m3[0], exp(0.1), 1e-15);
+    CHECK_NEAR(m3[1], exp(-0.1), 1e-15);
+    CHECK(m3[2] == 1.5);
+    /* a non-finite return is not judged either */
+    double m4[2] = {1, 1}, r4[2] = {NAN, 0.3};
+    collab_hedge(&a, m4, r4, NULL, 2);
+    CHECK(m4[0] == 1 && m4[1] == 1); /* the one judged is its own mean */
+    /* eta = 0: no adaptation */
+    collab_adapt off = {.eta = 0, .min = 0.5, .max = 2};
+    double m5[2] = {1, 1}, r5[2] = {0.1, -0.1};
+    collab_hedge(&off, m5, r5, NULL, 2);
+    CHECK(m5[0] == 1 && m5[1] == 1);
+    /* what every strategy earned alike moves nothing */
+    double m6[3] = {0.7, 1, 1.9}, r6[3] = {0.04, 0.04, 0.04};
+    collab_hedge(&a, m6, r6, NULL, 3);
+    CHECK(m6[0] == 0.7 && m6[1] == 1 && m6[2] == 1.9);
+}
+
+static void test_hedge_bounds_over_a_streak(void)
+{
+    /* 20 000 bars: A earns 1e-3 a bar more than the noise, B loses it, C is
+     * noise; every multiplier stays in [min, max] on every bar, A's weight
+     * within max / min = 4 times its fitted share, B's at least min / max */
+    collab_adapt a = {.eta = 20, .min = 0.5, .max = 2};
+    double m[3] = {1, 1, 1}, r[3], w[3], base[3] = {0.2, 0.5, 0.3};
+    rng_t g;
+    rng_seed(&g, 3);
+    double m10[3] = {0};
+    for (int t = 0; t < 20000; t++) {
+        double noise = 1e-3 * rng_normal(&g);
+        r[0] = 1e-3 + noise, r[1] = -1e-3 + noise, r[2] = 1e-3 * rng_normal(&g);
+        collab_hedge(&a, m, r, NULL, 3);
+        for (int s = 0; s < 3; s++) CHECK(m[s] >= a.min && m[s] <= a.max);
+        collab_weights(base, m, NULL, 3, w);
+        CHECK(w[0] <= base[0] * a.max / a.min * (1 + 1e-15) && w[1] >= base[1] * a.min / a.max * (1 - 1e-15));
+        if (t == 9) memcpy(m10, m, sizeof m);
     }
-    CHECK(prev_r == a.max && prev_w == a.min); /* held at the bounds: one streak cannot take over */
-    CHECK(f20[0] > 1 && f20[0] < a.max && f20[1] < 1); /* on their way after 5 bars */
-    /* the factor does not depend on the returns' scale (a t-statistic) */
-    double m1 = 0, v1 = 0, m2 = 0, v2 = 0;
-    collab_adapt update_small = {.rate = 0.1, .gain = 0.01, .min = 0.01, .max = 100};
-    for (int t = 0; t < 30; t++) {
-        double x = (t % 3 == 0 ? -1 : 1) * (1 + t % 5);
-        collab_adapt_update(&update_small, &m1, &v1, x * 1e-4);
-        collab_adapt_update(&update_small, &m2, &v2, x);
+    CHECK(m10[0] > 1 && m10[0] < a.max && m10[1] < 1 && m10[1] > a.min); /* on their way after 10 bars */
+    CHECK(m[0] == a.max && m[1] == a.min); /* held at the bounds: the streak cannot take over */
+    collab_weights(base, m, NULL, 3, w);
+    /* 0.2 fitted: now above it, and at most 0.2 * 2 / (0.2 * 2 + 0.5 * 0.5 + 0.3 * 0.5) = 0.5 */
+    CHECK(w[0] > 0.3 && w[0] <= 0.5 + 1e-15);
+    /* when the loser starts earning it leaves the bound at once (no memory
+     * of the streak beyond the bound) */
+    r[0] = -1e-3, r[1] = 1e-3, r[2] = 0;
+    collab_hedge(&a, m, r, NULL, 3);
+    CHECK(m[1] > a.min && m[0] < a.max);
+    /* returns far beyond any market's: exp overflows and underflows to the
+     * bounds, never inf, NaN or 0 */
+    collab_adapt hot = {.eta = 1e6, .min = 0.25, .max = 4};
+    double mh[2] = {1, 1}, rh[2] = {5, -5};
+    for (int t = 0; t < 3; t++) {
+        collab_hedge(&hot, mh, rh, NULL, 2);
+        CHECK(mh[0] == 4 && mh[1] == 0.25);
     }
-    CHECK_NEAR(collab_adapt_factor(&update_small, m1, v1), collab_adapt_factor(&update_small, m2, v2), 1e-12);
-    /* EWMA arithmetic */
-    double m = 0, v = 0;
-    collab_adapt_update(&a, &m, &v, 2);
-    CHECK_NEAR(m, 0.1, 1e-15);
-    CHECK_NEAR(v, 0.2, 1e-15);
-    /* t = m / sqrt(v) * sqrt((2 - rate) / rate) */
-    collab_adapt b = {.rate = 0.5, .gain = 0.1, .min = 0.1, .max = 10};
-    CHECK_NEAR(collab_adapt_factor(&b, 0.5, 1), 1 + 0.1 * 0.5 * sqrt(3), 1e-15);
 }
 
 int main(void)
@@ -131,7 +203,9 @@ int main(void)
     t_run("collab: agreement is the weighted sum of signs, 0 when they cancel", test_agreement);
     t_run("collab: regime weights mixed by probability", test_mix);
     t_run("collab: weights renormalised over the strategies present; all-zero stays flat", test_weights);
-    t_run("collab: adaptation moves toward the earner and away from the loser, within bounds, scale-free",
-          test_adaptation);
+    t_run("collab: Hedge multipliers by hand over four bars (strategy_bar_return, the mean return removed, the clamp)",
+          test_hedge_by_hand);
+    t_run("collab: Hedge multipliers stay within their bounds over a long streak and leave them when it ends",
+          test_hedge_bounds_over_a_streak);
     return t_done();
 }

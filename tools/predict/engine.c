@@ -74,14 +74,14 @@ void pred_init(predictor *p, const pred_ens *e, ml_model **models, char **paths,
     p->ring = xmalloc(sizeof(double) * (size_t)p->L * (p->U ? p->U : 1));
     p->rtime = xmalloc(sizeof(int64_t) * (size_t)p->L);
     p->sig1 = xmalloc(sizeof(double) * S), p->sig2 = xmalloc(sizeof(double) * S);
-    p->am = xcalloc((size_t)S, sizeof(double)), p->av = xcalloc((size_t)S, sizeof(double));
-    for (int s = 0; s < S; s++) p->sig1[s] = p->sig2[s] = NAN;
+    p->mult = xmalloc(sizeof(double) * S);
+    for (int s = 0; s < S; s++) p->sig1[s] = p->sig2[s] = NAN, p->mult[s] = 1;
     p->prob = xmalloc(sizeof(double) * 3 * (size_t)(p->K + 1));
     p->xraw = xmalloc(sizeof(double) * (p->nxraw ? p->nxraw : 1));
     p->kok = xmalloc((size_t)p->K + 1);
-    p->base = xmalloc(sizeof(double) * S), p->factor = xmalloc(sizeof(double) * S);
+    p->base = xmalloc(sizeof(double) * S), p->ret = xmalloc(sizeof(double) * S);
     p->w = xmalloc(sizeof(double) * S), p->sig = xmalloc(sizeof(double) * S);
-    p->present = xmalloc((size_t)S);
+    p->present = xmalloc((size_t)S), p->judged = xmalloc((size_t)S);
     p->last = INT64_MIN;
     p->emit_after = INT64_MIN;
 }
@@ -189,7 +189,9 @@ static void bar_read(predictor *p, csv_reader *r, int64_t t, bar *b)
 
 /* The previous bar's outcome, now that this bar's close is known: the bar
  * interval, a break in the data (the strategies restart), each strategy's
- * after-fee return into its adaptation moments; then this row into the ring. */
+ * after-fee return on the previous bar into its Hedge multiplier (a strategy
+ * with no signal there, a model missing, is not judged); then this row into
+ * the ring. */
 static void bar_outcome(predictor *p, csv_reader *r, const bar *b)
 {
     const pred_ens *e = p->e;
@@ -201,10 +203,11 @@ static void bar_outcome(predictor *p, csv_reader *r, const bar *b)
     }
     if (p->nring > 0 && !brk) {
         double lr = log(b->close / p->prev_close);
-        for (int s = 0; s < e->S; s++)
-            if (isfinite(p->sig1[s]))
-                collab_adapt_update(&e->ad, &p->am[s], &p->av[s],
-                                    strategy_bar_return(p->sig1[s], isfinite(p->sig2[s]) ? p->sig2[s] : 0, lr, e->fee));
+        for (int s = 0; s < e->S; s++) {
+            p->judged[s] = isfinite(p->sig1[s]);
+            p->ret[s] = p->judged[s] ? strategy_bar_return(p->sig1[s], isfinite(p->sig2[s]) ? p->sig2[s] : 0, lr, e->fee) : 0;
+        }
+        collab_hedge(&e->ad, p->mult, p->ret, p->judged, e->S);
     }
     if (brk) /* the features restarted: so do the strategies */
         for (int s = 0; s < e->S; s++) strategy_reset(&p->st[s]), p->sig1[s] = p->sig2[s] = NAN;
@@ -271,8 +274,7 @@ static cJSON *bar_decide(predictor *p, const bar *b, const pred_weights *pw, cJS
     /* weights: the regime's (or the mixture by regime probability), adapted, over the strategies present */
     if (p->o.hard_regime) memcpy(p->base, pw->W + (size_t)(b->li >= 0 ? b->li : R) * S, sizeof(double) * S);
     else collab_mix(pw->W, b->preg, R, S, p->base);
-    for (int s = 0; s < S; s++) p->factor[s] = collab_adapt_factor(&e->ad, p->am[s], p->av[s]);
-    collab_weights(p->base, p->factor, p->present, S, p->w);
+    collab_weights(p->base, p->mult, p->present, S, p->w);
     double raw = 0, mw = 0, mm = 0, sig0[S];
     for (int s = 0; s < S; s++) {
         sig0[s] = p->present[s] ? p->sig[s] : 0;
@@ -297,7 +299,7 @@ static cJSON *bar_decide(predictor *p, const bar *b, const pred_weights *pw, cJS
     for (int s = 0; s < S; s++) {
         if (p->present[s]) json_add_num(sigs, e->names[s], p->sig[s]);
         json_add_num(ws, e->names[s], p->w[s]);
-        json_add_num(fac, e->names[s], p->factor[s]);
+        json_add_num(fac, e->names[s], p->mult[s]);
     }
     cJSON *d = cJSON_CreateObject();
     cJSON_AddNumberToObject(d, "time", (double)b->t);
@@ -381,6 +383,6 @@ void pred_free(predictor *p)
     for (int k = 0; k < p->K; k++) free(p->karch[k]), free(p->kcol[k]);
     free(p->model), free(p->kmember), free(p->karch), free(p->kT), free(p->kgap), free(p->kcol), free(p->ufeat);
     free(p->c_p), free(p->c_u), free(p->st), free(p->row), free(p->ring), free(p->rtime);
-    free(p->sig1), free(p->sig2), free(p->am), free(p->av), free(p->prob), free(p->xraw), free(p->kok);
-    free(p->base), free(p->factor), free(p->w), free(p->sig), free(p->present);
+    free(p->sig1), free(p->sig2), free(p->mult), free(p->prob), free(p->xraw), free(p->kok);
+    free(p->base), free(p->ret), free(p->w), free(p->sig), free(p->present), free(p->judged);
 }

@@ -110,12 +110,12 @@ void pred_ens_load(pred_ens *e, const char *path)
     const cJSON *th = get(d, "thresholds", "");
     e->min_conf = num(th, "min_confidence", "thresholds.");
     const cJSON *ad = get(d, "adaptation", "");
-    e->ad.rate = num(ad, "rate", "adaptation.");
-    e->ad.gain = num(ad, "gain", "adaptation.");
+    /* rate: Hedge's learning rate eta (docs/predict.md); "gain", which
+     * kml-ensemble also writes, belonged to the rule before Hedge and is not read */
+    e->ad.eta = num(ad, "rate", "adaptation.");
     e->ad.min = num(ad, "min", "adaptation.");
     e->ad.max = num(ad, "max", "adaptation.");
-    if (!(e->ad.rate > 0 && e->ad.rate <= 1)) bad("key 'adaptation.rate': not in (0, 1]");
-    if (!(e->ad.gain >= 0)) bad("key 'adaptation.gain': negative");
+    if (!(e->ad.eta >= 0)) bad("key 'adaptation.rate': negative");
     if (!(e->ad.min > 0 && e->ad.min <= 1 && e->ad.max >= 1)) bad("keys 'adaptation.min', 'max': need 0 < min <= 1 <= max");
     e->fee = num(d, "fee", "");
     if (e->fee < 0 || e->fee >= 1) bad("key 'fee': not in [0, 1)");

@@ -103,14 +103,14 @@ typedef struct {
     double prev_close;
     int started;         /* the first decision has been made */
     double *sig1, *sig2; /* (S) signal on the last bar and the one before (NaN: none) */
-    double *am, *av;     /* (S) adaptation moments */
+    double *mult;        /* (S) adaptive multipliers (collab_hedge), 1 at the start */
     /* per bar scratch */
     double *prob;        /* (K, 3) */
     double *xraw;        /* (nxraw) a model's window of raw rows (T_k, F_k) */
     size_t nxraw;
     unsigned char *kok;  /* (K) */
-    double *base, *factor, *w, *sig; /* (S) */
-    unsigned char *present; /* (S) */
+    double *base, *w, *sig, *ret; /* (S); ret: the after-fee returns of the bar judged */
+    unsigned char *present, *judged; /* (S) */
     int64_t wf_end;      /* the last time every selected arch has a prediction for */
     int said_skip, said_nowin, said_end, said_first;
     int64_t emit_after;  /* bars at or before it are processed but not printed (restart onto a file) */
@@ -135,6 +135,7 @@ cJSON *pred_nums(const double *x, long n);
 
 /* The state file: written atomically; loaded into a predictor set up with
  * the same strategies and models (else dies 65 naming what differs). */
+#define PRED_STATE_VERSION 2 /* 2: Hedge multipliers ("multipliers"); 1 had the moments "adapt_mean", "adapt_square" */
 void pred_state_save(const predictor *p, const char *path);
 /* Returns 0 when path does not exist (a fresh start), 1 when loaded. */
 int pred_state_load(predictor *p, const char *path);

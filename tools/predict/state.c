@@ -29,7 +29,7 @@ void pred_state_save(const predictor *p, const char *path)
     const pred_ens *e = p->e;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "format", "kml-predict-state");
-    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddNumberToObject(o, "version", PRED_STATE_VERSION);
     cJSON_AddItemToObject(o, "strategies", strs(e->names, e->S));
     cJSON_AddItemToObject(o, "features", strs(p->ufeat, p->U));
     cJSON_AddNumberToObject(o, "window", p->L);
@@ -52,8 +52,7 @@ void pred_state_save(const predictor *p, const char *path)
     }
     cJSON_AddItemToObject(o, "signal", pred_nums(p->sig1, e->S));
     cJSON_AddItemToObject(o, "signal_before", pred_nums(p->sig2, e->S));
-    cJSON_AddItemToObject(o, "adapt_mean", pred_nums(p->am, e->S));
-    cJSON_AddItemToObject(o, "adapt_square", pred_nums(p->av, e->S));
+    cJSON_AddItemToObject(o, "multipliers", pred_nums(p->mult, e->S));
     char *text = json_print(o, 0);
     cJSON_Delete(o);
     size_t n = strlen(text);
@@ -119,6 +118,12 @@ int pred_state_load(predictor *p, const char *path)
     cJSON *o = json_load_file(path);
     const cJSON *fm = cJSON_GetObjectItemCaseSensitive(o, "format");
     if (!cJSON_IsString(fm) || strcmp(fm->valuestring, "kml-predict-state")) corrupt("not a kml-predict state file");
+    int version = (int)num(o, "version");
+    if (version != 1 && version != PRED_STATE_VERSION) {
+        char m[128];
+        snprintf(m, sizeof m, "state version %d; this kml-predict reads versions 1 and %d", version, PRED_STATE_VERSION);
+        corrupt(m);
+    }
     const pred_ens *e = p->e;
     same_names(cJSON_GetObjectItemCaseSensitive(o, "strategies"), e->names, e->S, "strategies");
     same_names(cJSON_GetObjectItemCaseSensitive(o, "features"), p->ufeat, p->U, "model features");
@@ -149,8 +154,23 @@ int pred_state_load(predictor *p, const char *path)
     }
     read_nums(cJSON_GetObjectItemCaseSensitive(o, "signal"), p->sig1, e->S, "signal");
     read_nums(cJSON_GetObjectItemCaseSensitive(o, "signal_before"), p->sig2, e->S, "signal_before");
-    read_nums(cJSON_GetObjectItemCaseSensitive(o, "adapt_mean"), p->am, e->S, "adapt_mean");
-    read_nums(cJSON_GetObjectItemCaseSensitive(o, "adapt_square"), p->av, e->S, "adapt_square");
+    if (version == 1) { /* moments of the rule before Hedge: no multiplier to take over */
+        warn("%s: a version 1 state (the adaptation before Hedge): everything but the adaptation carries over; "
+             "the multipliers start again at 1", path);
+        for (int k = 0; k < e->S; k++) p->mult[k] = 1;
+    } else {
+        read_nums(cJSON_GetObjectItemCaseSensitive(o, "multipliers"), p->mult, e->S, "multipliers");
+        for (int k = 0; k < e->S; k++) {
+            double x = p->mult[k];
+            if (!(x > 0 && isfinite(x))) {
+                char m[128];
+                snprintf(m, sizeof m, "key 'multipliers'[%d]: not a positive number", k);
+                corrupt(m);
+            }
+            /* an ensemble.json refitted with other bounds: held to the new ones */
+            p->mult[k] = x < e->ad.min ? e->ad.min : x > e->ad.max ? e->ad.max : x;
+        }
+    }
     cJSON_Delete(o);
     return 1;
 }
