@@ -216,3 +216,22 @@ bad_event() {
     run kml help
     assert_line --regexp '^  report +summarise logs and backtests, with plots'
 }
+
+@test "report: a live reconciliation adopting a position without a price is taken at the bar's close" {
+    gen 13
+    t=$(tail -n 1 "$W/candles_SOLUSD.csv" | cut -d, -f1)
+    c=$(tail -n 1 "$W/candles_SOLUSD.csv" | cut -d, -f5)
+    pos=$(jq -s '[.[] | select(.pair == "SOL/USD")] | last | .position' "$W/events.jsonl")
+    echo "{\"time\": $t, \"mode\": \"live\", \"event\": \"reconcile\", \"pair\": \"SOL/USD\", \"position\": $(awk -v p="$pos" 'BEGIN { printf "%.17g", p + 5 }')}" >>"$W/events.jsonl"
+    run report --no-plots -o "$W/out" "$W/events.jsonl"
+    assert_success
+    head -n -1 "$W/events.jsonl" >"$W/e2.jsonl"
+    report --no-plots -o "$W/out2" "$W/e2.jsonl"
+    # The same equity at every bar (to rounding): the adopted units were bought at the close they are marked at ...
+    paste -d, <(cut -d, -f2 "$W/out/equity.csv") <(cut -d, -f2 "$W/out2/equity.csv") |
+        awk -F, 'NR > 1 { d = $1 - $2; if (d > 1e-9 * $2 || d < -1e-9 * $2) exit 1 }'
+    # ... and 5 units more were traded, at that close.
+    n1=$(jq '.pairs["SOL/USD"].traded_notional' "$W/out/metrics.json")
+    n2=$(jq '.pairs["SOL/USD"].traded_notional' "$W/out2/metrics.json")
+    awk -v a="$n1" -v b="$n2" -v c="$c" 'BEGIN { d = a - b - 5 * c; exit !(d < 1e-6 && d > -1e-6) }'
+}

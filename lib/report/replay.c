@@ -87,6 +87,18 @@ static void trade_change(report_result *res, long *cap, trade_state *ts, int pai
     }
 }
 
+/* The close of the last bar of s at or before t; NaN when none. */
+static double close_at(const rp_series *s, int64_t t)
+{
+    long lo = 0, hi = s->n;
+    while (lo < hi) {
+        long mid = lo + (hi - lo) / 2;
+        if (s->t[mid] <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo > 0 ? s->close[lo - 1] : NAN;
+}
+
 /* Sorted union of the pairs' bar times; *m gets its length. */
 static int64_t *union_times(const report_input *in, long *m)
 {
@@ -198,11 +210,18 @@ void report_replay(report_result *res, const report_input *in)
             if (ev->kind == RP_LIQUIDATION) res->liquidations[p]++;
             fee[p] += ev->fee;
             if (ev->dq != 0) {
-                flow[p] -= ev->dq * ev->price;
-                res->notional[p] += fabs(ev->dq) * ev->price;
-                lastprice[p] = ev->price;
+                /* A change without a price (a reconciliation adopting the
+                 * exchange's position) is taken at the bar's close: it moves
+                 * no equity itself. */
+                double px = ev->price > 0 ? ev->price : close_at(&in->pair[p], ti);
+                if (!(px > 0))
+                    die(EX_DATAERR, "a %s event of %s at bar %lld changes the position without a price, before its "
+                        "first candle", rp_kind_names[ev->kind], in->pair[p].name, (long long)ev->time);
+                flow[p] -= ev->dq * px;
+                res->notional[p] += fabs(ev->dq) * px;
+                lastprice[p] = px;
                 moved[p] = 1;
-                trade_change(res, &tcap, &ts[p], p, &q[p], ev->dq, ev->price, ev->fee, ev->time);
+                trade_change(res, &tcap, &ts[p], p, &q[p], ev->dq, px, ev->fee, ev->time);
             } else if (ts[p].open) {
                 ts[p].tr.fees += ev->fee;
             }

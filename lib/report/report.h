@@ -80,7 +80,7 @@ typedef struct {
     int kind;         /* enum rp_kind */
     int pair;         /* index into report_input.pair */
     double dq;        /* signed change of the position (base units, long > 0) */
-    double price;     /* price of the change (NaN when dq == 0 and none given) */
+    double price;     /* price of the change; NaN: none given (a change is then taken at the bar's close) */
     double fee;       /* fee, opening fee or rollover charged by the event */
     double equity;    /* equity after the event as the account reported it (NaN: absent) */
 } rp_event;

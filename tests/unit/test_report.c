@@ -185,6 +185,31 @@ static void test_attribution(void)
     report_result_free(&res);
 }
 
+/* A reconciliation adopting 2 units with no price at bar 1 (close 102) is
+ * taken at that close: bar 1 moves no equity, bar 2 earns 2 * (105 - 102). */
+static void test_adopted_position(void)
+{
+    static int64_t t[] = {0, 3600, 7200};
+    static double close[] = {100, 102, 105};
+    rp_event ev[] = {{3600, RP_RECONCILE, 0, 2, NAN, 0, NAN}};
+    report_input in;
+    memset(&in, 0, sizeof in);
+    in.npairs = 1;
+    strcpy(in.pair[0].name, "SOL/USD");
+    in.pair[0].n = 3;
+    in.pair[0].t = t;
+    in.pair[0].close = close;
+    in.capital = 1000;
+    in.ev = ev;
+    in.nev = 1;
+    report_result res;
+    report_replay(&res, &in);
+    CHECK_REL(res.equity[1], 1000, 1e-15);
+    CHECK_REL(res.equity[2], 1006, 1e-15);
+    CHECK_EQ_INT(res.open_trades, 1);
+    report_result_free(&res);
+}
+
 static void replay_early(void *arg)
 {
     static int64_t t[] = {0, 3600};
@@ -218,6 +243,7 @@ int main(void)
     t_run("trade stats", test_trade_stats);
     t_run("replay: hand-worked long, reversal, rollover, stop", test_replay_hand);
     t_run("replay: regime and strategy attribution", test_attribution);
+    t_run("replay: a position adopted without a price is taken at the close", test_adopted_position);
     t_run("replay: events off the candles die 65", test_replay_errors);
     return t_done();
 }

@@ -151,7 +151,9 @@ static void read_events(report_input *in, char **paths, int npaths, char *mode, 
             q[p] = e->position;
         else
             q[p] += e->side_dq;
-        if (e->ev.dq != 0 && !(e->ev.price > 0))
+        /* A live reconciliation adopting Kraken's position says no price:
+         * the replay takes it at the bar's close. Anything else must. */
+        if (e->ev.dq != 0 && !(e->ev.price > 0) && e->ev.kind != RP_RECONCILE)
             die(EX_DATAERR, "a %s event of %s at bar %lld changes the position without a price", rp_kind_names[e->ev.kind],
                 in->pair[p].name, (long long)e->ev.time);
         in->ev[i] = e->ev;

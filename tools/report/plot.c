@@ -159,9 +159,11 @@ void report_plots(const char *dir, const report_result *res, const report_input 
             double q1 = q + ev->dq;
             int kind = ev->kind == RP_STOP ? 3 : ev->kind == RP_TAKE_PROFIT ? 4 : ev->kind == RP_LIQUIDATION ? 5
                      : fabs(q1) > fabs(q) || (q1 > 0) != (q > 0) ? (q1 > 0 ? 0 : 1) : 2;
-            sb(&b, "%lld %.10g %d\n", (long long)ev->time, ev->price, kind);
-            lo = fmin(lo, ev->price);
-            hi = fmax(hi, ev->price);
+            if (ev->price > 0) { /* an adopted position (no price) has no marker */
+                sb(&b, "%lld %.10g %d\n", (long long)ev->time, ev->price, kind);
+                lo = fmin(lo, ev->price);
+                hi = fmax(hi, ev->price);
+            }
             q = fabs(q1) <= 1e-12 * fmax(fabs(q), fabs(ev->dq)) ? 0 : q1;
         }
         sb(&b, "EOD\n");
