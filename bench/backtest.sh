@@ -83,10 +83,12 @@ if [ $have_pandas = 1 ]; then
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 ref = json.load(open(sys.argv[2]))
-print("agree" if len(ev) == ref["events"] and abs(ev[-1]["equity"] - ref["equity"]) <= 1e-9 * abs(ref["equity"]) else
-      "DISAGREE (%d events, equity %r against %d, %r)" % (len(ev), ev[-1]["equity"], ref["events"], ref["equity"]))' \
+print("agree" if len(ev) == ref["events"] and abs(ev[-1]["cash"] - ref["cash"]) <= 1e-9 * abs(ref["cash"]) else
+      "DISAGREE (%d events, cash %r against %d, %r)" % (len(ev), ev[-1]["cash"], ref["events"], ref["cash"]))' \
         "$tmp/ev2.jsonl" "$tmp/ref.json")
-    echo "backtest: the two accounts' event count and final equity: $same"
+    # Cash, not equity: the last event's equity is marked when it happened
+    # (a fill at the open), the reference's final equity at the last close.
+    echo "backtest: the two accounts' event count and final cash: $same"
     echo "backtest: (no Python version of kml-predict and kml-size exists here: the whole chain has no same-run reference)"
 else
     echo "backtest: python3-pandas absent: the Python account was not timed"
