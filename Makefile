@@ -137,14 +137,27 @@ bench: all
 # make pipeline: each asset's steps (data, features, regimes, models) as a
 # target of its own, so `make -j2 pipeline` runs assets in parallel (each
 # writes only its own runs/<ALT>/ and models/<ALT>/); then the backtest, the
-# ensembles, a paper step and the summary. Default assets: the configuration's.
-ASSETS ?= $(or $(shell bin/kml-config show 2>/dev/null | jq -r '.assets | keys_unsorted | join(" ")' 2>/dev/null),SOL/USD ETH/USD BTC/USD)
+# ensembles, a paper step and the summary. ASSETS defaults to the
+# configuration's assets, read once the tools are built (a second make, so
+# that no program runs while the makefile is read).
+ASSETS ?=
+pipeline: all
+	@$(MAKE) --no-print-directory pipeline-run \
+		ASSETS="$(if $(strip $(ASSETS)),$(ASSETS),$$(bin/kml-config show | jq -r '.assets | keys_unsorted | join(" ")'))"
 PIPELINE_ASSETS := $(addprefix pipeline-asset/,$(ASSETS))
-.PHONY: $(PIPELINE_ASSETS)
-$(PIPELINE_ASSETS): pipeline-asset/%: all
+.PHONY: pipeline-run $(PIPELINE_ASSETS)
+$(PIPELINE_ASSETS): pipeline-asset/%:
 	./pipelines/run.sh --asset $*
-pipeline: $(PIPELINE_ASSETS)
+# SCHEDULER=slurm: the same work submitted as Slurm jobs instead
+# (pipelines/slurm/submit.sh, docs/scale-out.md).
+SCHEDULER ?= local
+ifeq ($(SCHEDULER),slurm)
+pipeline-run:
+	./pipelines/slurm/submit.sh $(ASSETS)
+else
+pipeline-run: $(PIPELINE_ASSETS)
 	./pipelines/run.sh --trade $(ASSETS)
+endif
 
 install: $(TOOL_BINS)
 	install -d $(DESTDIR)$(BINDIR)
