@@ -193,3 +193,22 @@ excess_t() {
     [ "$(grep -c '(reused' "$KML_LOG_DIR/ml_deployment.log")" -eq "$n" ]
     ! cmp -s "$W/re/SOLUSD/wf_linear.stamp" "$D/full/SOLUSD/wf_linear.stamp"
 }
+
+@test "backtest: on real SOL/USD hours, cutting the candles leaves every earlier decision, order and event identical" {
+    need_data SOLUSD_60.csv
+    W="$BATS_TEST_TMPDIR"
+    real() {
+        kml-backtest -q --pairs SOL/USD -d "$KML_SHARED_DATA/kraken" --from 2021-06-17 --archs linear \
+            --train-days 90 --step-days 30 "$@"
+    }
+    real --to 2022-09-30 -o "$W/full"
+    cut=$(($(date -u -d 2022-08-15 +%s) + 5 * 3600))
+    real --to "$cut" -o "$W/cut"
+    for f in SOLUSD/decisions.jsonl SOLUSD/orders.jsonl events.jsonl; do
+        n=$(wc -l <"$W/cut/$f")
+        [ "$n" -gt 100 ] && [ "$(wc -l <"$W/full/$f")" -gt "$n" ]
+        head -n "$n" "$W/full/$f" | cmp - "$W/cut/$f"
+    done
+    last=$(tail -n 1 "$W/cut/SOLUSD/decisions.jsonl" | jq .time)
+    [ "$last" -ge $((cut - 24 * 3600)) ]
+}
