@@ -127,3 +127,48 @@ arrive() { local have; have=$(wc -l < store.csv); sed -n "$((have + 1)),$((have 
     grep -q '^Persistent=true$' "$KML_ROOT/pipelines/systemd/krakenml-bot.timer"
     grep -q 'kml bot --sandbox --once' "$KML_ROOT/pipelines/crontab.example"
 }
+
+@test "bot: --live --once places on the (loopback) exchange the orders the sandbox decides" {
+    need_data SOLUSD_60.csv
+    # real hours (live refuses synthetic data): the last 2500 of SOLUSD_60
+    { head -1 "$KML_SHARED_DATA/kraken/SOLUSD_60.csv"; tail -2500 "$KML_SHARED_DATA/kraken/SOLUSD_60.csv"; } > real.csv
+    rm -rf runs models
+    mkdir -p runs/SOLUSD models/SOLUSD
+    kml-features --labels --max-gap 3 real.csv > f.csv
+    kml-regime fit --seed 1 -o runs/SOLUSD/regime.json f.csv 2>/dev/null
+    kml-regime label -m runs/SOLUSD/regime.json f.csv > l.csv
+    kml-train --arch linear --pair SOL/USD --source real --quiet -o models/SOLUSD l.csv > /dev/null 2>&1
+    kml-ensemble fit --quiet --pair SOL/USD --source real -o e.json l.csv
+    jq '.thresholds.entry = 0 | .thresholds.min_confidence = 0' e.json > runs/SOLUSD/ensemble.json
+    # the loopback Kraken with its private API and a test key
+    local key=kmlBOTkey secret srv=$BATS_TEST_TMPDIR/srv
+    secret=$(printf 'kml bot test secret 0123456789abcdef0123456789abcdef01234567' | base64 -w0)
+    mkdir -p "$srv/data" "$srv/state"
+    cp "$FIXTURES/fetch/AssetPairs.json" "$srv/data/"
+    printf '{"keys": {"%s": "%s"}, "balances": {"ZUSD": "10000"}, "prices": {"SOLUSD": "%s"}}\n' \
+        "$key" "$secret" "$(tail -1 real.csv | cut -d, -f5)" > "$srv/data/private.json"
+    /usr/bin/python3 "$KML_ROOT/tests/kraken_server.py" --dir "$srv/data" --state "$srv/state" --port-file "$srv/port" 3>&- &
+    local pid=$!
+    for _ in $(seq 100); do [ -s "$srv/port" ] && break; sleep 0.05; done
+    export KRAKEN_API_URL="http://127.0.0.1:$(cat "$srv/port")" KRAKEN_API_KEY=$key KRAKEN_API_SECRET=$secret
+    export KML_NONCE_DIR=$BATS_TEST_TMPDIR/nonce KML_HTTP_PACE=0 KML_HTTP_TIMEOUT=2 KML_KRAKEN_TIER=100000/100000
+    # the same decision on paper and live
+    run --separate-stderr kml bot --sandbox --once --no-fetch --assets SOL/USD --candles SOL/USD=real.csv --state paper
+    assert_success
+    run --separate-stderr kml bot --live --once --no-fetch --assets SOL/USD --candles SOL/USD=real.csv --state live
+    kill "$pid"
+    assert_success
+    diff paper/bot/SOLUSD.orders.jsonl live/bot/SOLUSD.orders.jsonl
+    jq -e '.source == "real" and .side != "flat"' live/bot/SOLUSD.orders.jsonl
+    # the exchange received the target's order, and the events say live
+    want=$(jq -r 'if .side == "buy" then "buy" else "sell" end' live/bot/SOLUSD.orders.jsonl)
+    /usr/bin/python3 - "$srv/state/private.json" "$want" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+orders = list(s["orders"].values())
+assert any(o["type"] == sys.argv[2] and o["vol_exec"] > 0 for o in orders), orders
+PY
+    jq -e -s 'length > 0 and all(.[]; .mode == "live")' live/bot/events.jsonl
+    # no secret in anything the bot wrote
+    ! grep -rqF "$secret" live paper "$KML_LOG_DIR"
+}
