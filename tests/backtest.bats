@@ -109,6 +109,8 @@ print(len(flat), rel)
 assert len(flat) > 20 and rel < 1e-9, rel
 EOF
     assert_success
+    # kml-report makes the same comparison itself.
+    jq -e '.data.equity_checked_bars > 20 and .data.equity_max_rel_diff < 1e-9' "$D/full/report/metrics.json"
 }
 
 @test "backtest: usage errors exit 64, missing candles 66" {

@@ -235,3 +235,11 @@ bad_event() {
     n2=$(jq '.pairs["SOL/USD"].traded_notional' "$W/out2/metrics.json")
     awk -v a="$n1" -v b="$n2" -v c="$c" 'BEGIN { d = a - b - 5 * c; exit !(d < 1e-6 && d > -1e-6) }'
 }
+
+@test "report: events whose own equity disagrees with the marked curve are warned about" {
+    gen 14 # the reference's events carry a made-up equity (10000 plus noise)
+    run --separate-stderr report --no-plots -o "$W/out" "$W/events.jsonl"
+    assert_success
+    [[ "$stderr" == *"kml-report: the events' own equity differs from the marked curve by up to"*"relative at bars ending flat"* ]]
+    jq -e '.data.equity_checked_bars > 0 and .data.equity_max_rel_diff > 1e-6' "$W/out/metrics.json"
+}

@@ -192,7 +192,7 @@ void report_replay(report_result *res, const report_input *in)
 
     for (long i = 0; i < n; i++) {
         const int64_t ti = res->t[i];
-        double flow[RP_MAX_PAIRS] = {0}, fee[RP_MAX_PAIRS] = {0}, q0[RP_MAX_PAIRS];
+        double flow[RP_MAX_PAIRS] = {0}, fee[RP_MAX_PAIRS] = {0}, q0[RP_MAX_PAIRS], reported = NAN;
         signed char moved[RP_MAX_PAIRS] = {0};
         memcpy(q0, q, sizeof q0);
         /* Decisions in force over bar i: the last one at or before bar i-1. */
@@ -203,6 +203,7 @@ void report_replay(report_result *res, const report_input *in)
             int p = ev->pair;
             res->events[p]++;
             if (isfinite(ev->equity)) res->last_reported_equity = ev->equity;
+            reported = ev->equity;
             if (ev->kind == RP_ROLLOVER)
                 res->rollover[p] += ev->fee;
             else
@@ -259,6 +260,15 @@ void report_replay(report_result *res, const report_input *in)
             if (bought[p]) bench += bench_vol[p] * c;
         }
         res->equity[i] = i > 0 ? res->equity[i - 1] + total : in->capital;
+        /* Where the bar ends flat after an event that reported the account's
+         * equity, the marked curve and the account must agree. */
+        int flat = 1;
+        for (int p = 0; p < P; p++) flat &= q[p] == 0;
+        if (flat && isfinite(reported)) {
+            double d = fabs(res->equity[i] - reported) / fabs(reported);
+            if (!(d <= res->eq_max_rel_diff)) res->eq_max_rel_diff = d;
+            res->eq_checked++;
+        }
         res->bench[i] = bench;
     }
     for (int p = 0; p < P; p++) res->open_trades += ts[p].open;

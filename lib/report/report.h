@@ -143,6 +143,8 @@ typedef struct {
     double fees[RP_MAX_PAIRS], rollover[RP_MAX_PAIRS], notional[RP_MAX_PAIRS];
     long liquidations[RP_MAX_PAIRS], events[RP_MAX_PAIRS];
     double last_reported_equity; /* the last event's equity field, NaN when absent */
+    long eq_checked;            /* bars ending flat whose last event reported an equity */
+    double eq_max_rel_diff;     /* largest |marked - reported| / |reported| over those bars */
 } report_result;
 
 /* Replays in into res (owned by res; report_result_free). Dies 65 on events

@@ -73,6 +73,8 @@ cJSON *report_metrics_json(const report_result *res, const report_input *in)
     json_add_num(data, "periods_per_year", res->ppy);
     json_add_num(data, "initial_capital", in->capital);
     json_add_num(data, "events_last_equity", res->last_reported_equity);
+    json_add_num(data, "equity_checked_bars", (double)res->eq_checked);
+    json_add_num(data, "equity_max_rel_diff", res->eq_checked ? res->eq_max_rel_diff : NAN);
     cJSON *pl = cJSON_AddArrayToObject(data, "pairs");
     for (int p = 0; p < P; p++) cJSON_AddItemToArray(pl, cJSON_CreateString(in->pair[p].name));
 

@@ -126,6 +126,8 @@ static void test_replay_hand(void)
     CHECK_REL(res.rollover[0], 0.2, 1e-14);
     CHECK_REL(res.notional[0], 1046, 1e-14);
     CHECK_REL(res.last_reported_equity, 991.2, 0);
+    CHECK_EQ_INT(res.eq_checked, 1); /* bar 4 ends flat after an event saying 991.2 */
+    CHECK(res.eq_max_rel_diff < 1e-15);
     CHECK_NEAR(res.pos[4], 0, 0);
     CHECK_NEAR(res.pos[2], -3, 0);
 

@@ -376,6 +376,9 @@ int main(int argc, char **argv)
 
     report_result res;
     report_replay(&res, &in);
+    if (res.eq_checked > 0 && res.eq_max_rel_diff > 1e-6)
+        warn("the events' own equity differs from the marked curve by up to %.3g relative at bars ending flat "
+             "(%ld compared): an event misses a cost or a price (docs/report.md)", res.eq_max_rel_diff, res.eq_checked);
     cJSON *metrics = report_metrics_json(&res, &in);
     cJSON *data = cJSON_GetObjectItemCaseSensitive(metrics, "data");
     cJSON_AddStringToObject(data, "mode", *mode ? mode : "unknown");
