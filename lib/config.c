@@ -53,8 +53,7 @@ void config_defaults(kml_config *c)
     c->ensemble.penalty = 0.1;
     c->ensemble.min_samples = 500;
     c->ensemble.min_confidence = 0;
-    c->ensemble.adaptation_rate = 0.01;
-    c->ensemble.adaptation_gain = 0.25;
+    c->ensemble.adaptation_rate = 1;
     c->ensemble.adaptation_min = 0.5;
     c->ensemble.adaptation_max = 2;
     snprintf(c->live.tier, sizeof c->live.tier, "starter");
@@ -305,7 +304,7 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
     const cJSON *en = cJSON_GetObjectItemCaseSensitive(root, "ensemble");
     if (en) {
         static const char *const ekeys[] = {"objective", "penalty", "min_samples", "min_confidence", "adaptation_rate",
-                                            "adaptation_gain", "adaptation_min", "adaptation_max", NULL};
+                                            "adaptation_min", "adaptation_max", NULL};
         static const char *const objectives[] = {"sharpe", "sortino", "return", NULL};
         object(en, name, "$.ensemble");
         unknown(en, name, "$.ensemble", ekeys);
@@ -322,9 +321,7 @@ void config_apply_json(kml_config *c, const cJSON *root, const char *name)
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "min_confidence")))
             c->ensemble.min_confidence = number(x, name, "$.ensemble.min_confidence", 0, 1);
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_rate")))
-            c->ensemble.adaptation_rate = number(x, name, "$.ensemble.adaptation_rate", 1e-6, 1);
-        if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_gain")))
-            c->ensemble.adaptation_gain = number(x, name, "$.ensemble.adaptation_gain", 0, 100);
+            c->ensemble.adaptation_rate = number(x, name, "$.ensemble.adaptation_rate", 0, 1000);
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_min")))
             c->ensemble.adaptation_min = number(x, name, "$.ensemble.adaptation_min", 0, 1);
         if ((x = cJSON_GetObjectItemCaseSensitive(en, "adaptation_max")))
@@ -474,7 +471,6 @@ cJSON *config_to_json(const kml_config *c)
     json_add_num(en, "min_samples", c->ensemble.min_samples);
     json_add_num(en, "min_confidence", c->ensemble.min_confidence);
     json_add_num(en, "adaptation_rate", c->ensemble.adaptation_rate);
-    json_add_num(en, "adaptation_gain", c->ensemble.adaptation_gain);
     json_add_num(en, "adaptation_min", c->ensemble.adaptation_min);
     json_add_num(en, "adaptation_max", c->ensemble.adaptation_max);
     cJSON *lv = cJSON_AddObjectToObject(o, "live");

@@ -59,9 +59,8 @@ typedef struct {
         double penalty;            /* pull toward equal weights: 0.1 */
         int min_samples;           /* bars a regime needs for its own weights: 500 */
         double min_confidence;     /* thresholds.min_confidence written to ensemble.json: 0 (sizing gates on its own) */
-        double adaptation_rate;    /* kml-predict's online adaptation, written to ensemble.json: 0.01 */
-        double adaptation_gain;    /* weight multiplier per unit of t-statistic: 0.25 */
-        double adaptation_min;     /* bounds of the multiplier: 0.5 */
+        double adaptation_rate;    /* kml-predict's Hedge learning rate eta per unit of log return, written to ensemble.json: 1 */
+        double adaptation_min;     /* bounds of each strategy's multiplier: 0.5 */
         double adaptation_max;     /* 2 */
     } ensemble;
     struct {                       /* kml-execute --live (docs/live.md) */

@@ -24,8 +24,7 @@ void ens_opts_defaults(ens_opts *o)
     o->penalty = 0.1;
     o->min_samples = 500;
     o->min_confidence = 0;
-    o->adapt_rate = 0.01;
-    o->adapt_gain = 0.25;
+    o->adapt_rate = 1;
     o->adapt_min = 0.5;
     o->adapt_max = 2;
     o->train_days = 180;
@@ -660,7 +659,6 @@ cJSON *ens_run(const ens_data *d, const ens_opts *o)
     json_add_num(th, "min_confidence", o->min_confidence);
     cJSON *ad = cJSON_AddObjectToObject(doc, "adaptation");
     json_add_num(ad, "rate", o->adapt_rate);
-    json_add_num(ad, "gain", o->adapt_gain);
     json_add_num(ad, "min", o->adapt_min);
     json_add_num(ad, "max", o->adapt_max);
     cJSON_AddStringToObject(doc, "objective", objn[o->objective]);

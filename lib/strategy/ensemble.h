@@ -62,7 +62,7 @@ typedef struct {
     double fee;          /* taker fee, fraction */
     double penalty;      /* weight of the pull toward equal weights */
     long min_samples;    /* bars a regime needs for its own weights */
-    double min_confidence, adapt_rate, adapt_gain, adapt_min, adapt_max;
+    double min_confidence, adapt_rate, adapt_min, adapt_max;
     int joint;           /* refit every regime's weights together on the combination (docs) */
     int walk_forward;
     double train_days, step_days;

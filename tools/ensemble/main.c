@@ -105,7 +105,6 @@ static int cmd_fit(int argc, char **argv)
     if (!pen_set) o.penalty = cfg.ensemble.penalty;
     o.min_confidence = cfg.ensemble.min_confidence;
     o.adapt_rate = cfg.ensemble.adaptation_rate;
-    o.adapt_gain = cfg.ensemble.adaptation_gain;
     o.adapt_min = cfg.ensemble.adaptation_min;
     o.adapt_max = cfg.ensemble.adaptation_max;
     log_quiet(quiet);
