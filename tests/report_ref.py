@@ -6,7 +6,8 @@
   report_ref.py check DIR OUT    recompute, with pandas, the equity curve,
                                  trades and metrics from DIR's inputs and
                                  compare them with OUT/equity.csv and
-                                 OUT/metrics.json (1e-9 relative)
+                                 OUT/metrics.json (1e-9 relative; 1e-12 absolute
+                                 for ratios, 1e-8 USD for P&L near zero)
 
 The definitions are docs/report.md's; this file shares no code with lib/report.
 """
@@ -253,7 +254,7 @@ def check(d, out):
         for i in range(n):
             near(f"equity[{i}]", eqcsv["equity"][i], equity[i])
             for p in pairs:
-                near(f"pnl_{ALT[p]}[{i}]", eqcsv[f"pnl_{ALT[p]}"][i], pnl[p][i], 1e-9 * CAPITAL)
+                near(f"pnl_{ALT[p]}[{i}]", eqcsv[f"pnl_{ALT[p]}"][i], pnl[p][i], 1e-12 * CAPITAL)
             near(f"benchmark[{i}]", eqcsv["benchmark"][i], bench[i])
     st, _ = perf(t, equity, ppy)
     for k, v in st.items():
@@ -274,7 +275,7 @@ def check(d, out):
     eprev = pd.Series(equity[:-1], index=range(1, n))
     for p in pairs:
         mp = m["pairs"][p]
-        near(f"{p}.pnl", mp["pnl"], pnl[p].iloc[1:].sum(), 1e-9 * CAPITAL)
+        near(f"{p}.pnl", mp["pnl"], pnl[p].iloc[1:].sum(), 1e-12 * CAPITAL)
         for k, v in sstats(pnl[p].iloc[1:] / eprev, ppy).items():
             near(f"{p}.{k}", mp[k], v)
         for k, v in tstats(tr.loc[tr["pair"] == p, "pnl"]).items():
@@ -305,12 +306,12 @@ def check(d, out):
         x = (pnl.div(pd.Series(np.concatenate([[np.nan], equity[:-1]])), axis=0))[mask].stack()
         mg = m["regimes"][g]
         near(f"regime {g}.pair_bars", mg["pair_bars"], float(mask.values.sum()))
-        near(f"regime {g}.pnl", mg["pnl"], pnl[mask].stack().sum(), 1e-9 * CAPITAL)
+        near(f"regime {g}.pnl", mg["pnl"], pnl[mask].stack().sum(), 1e-12 * CAPITAL)
         for k, v in sstats(x.values, ppy).items():
             near(f"regime {g}.{k}", mg[k], v)
     for s in strats:
         a = (pnl * share[s]).sum(axis=1).iloc[1:]
-        near(f"strategy {s}.pnl", m["strategies"][s]["pnl"], a.sum(), 1e-9 * CAPITAL)
+        near(f"strategy {s}.pnl", m["strategies"][s]["pnl"], a.sum(), 1e-12 * CAPITAL)
         for k, v in sstats(a / eprev, ppy).items():
             near(f"strategy {s}.{k}", m["strategies"][s][k], v)
     if errs:
