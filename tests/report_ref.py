@@ -281,6 +281,8 @@ def check(d, out):
         for k, v in tstats(tr.loc[tr["pair"] == p, "pnl"]).items():
             near(f"{p}.{k}", mp[k], float(v))
         near(f"{p}.exposure", mp["exposure"], active[p].iloc[1:].mean())
+        v = ALLOC[p] * CAPITAL / (closes[p][0] * (1 + TAKER))
+        near(f"{p}.benchmark_pnl", mp["benchmark_pnl"], v * closes[p][-1] - ALLOC[p] * CAPITAL, 1e-12 * CAPITAL)
     # Regimes and strategies: the decision in force over bar i is the pair's
     # last one at or before bar i-1.
     dec = dec.sort_values("time", kind="stable")

@@ -257,7 +257,10 @@ void report_replay(report_result *res, const report_input *in)
                 bench_cash -= in->alloc[p] * in->capital;
                 bench -= in->alloc[p] * in->capital;
             }
-            if (bought[p]) bench += bench_vol[p] * c;
+            if (bought[p]) {
+                bench += bench_vol[p] * c;
+                res->bench_pnl[p] = bench_vol[p] * c - in->alloc[p] * in->capital;
+            }
         }
         res->equity[i] = i > 0 ? res->equity[i - 1] + total : in->capital;
         /* Where the bar ends flat after an event that reported the account's

@@ -141,6 +141,7 @@ typedef struct {
     long ntrades, open_trades;
     rp_trade *trades;
     double fees[RP_MAX_PAIRS], rollover[RP_MAX_PAIRS], notional[RP_MAX_PAIRS];
+    double bench_pnl[RP_MAX_PAIRS]; /* the benchmark's P&L on each pair (its buy fee included) */
     long liquidations[RP_MAX_PAIRS], events[RP_MAX_PAIRS];
     double last_reported_equity; /* the last event's equity field, NaN when absent */
     long eq_checked;            /* bars ending flat whose last event reported an equity */

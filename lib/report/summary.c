@@ -134,6 +134,7 @@ cJSON *report_metrics_json(const report_result *res, const report_input *in)
         series_compute(&ss, x, n - 1, res->ppy);
         json_add_num(o, "allocation", in->alloc[p]);
         json_add_num(o, "pnl", pnl);
+        json_add_num(o, "benchmark_pnl", res->bench_pnl[p]);
         add_series(o, &ss);
         trade_stats tp;
         trades_of(&tp, res, p);

@@ -114,6 +114,7 @@ static void test_replay_hand(void)
     for (int i = 0; i < 5; i++) CHECK_REL(res.equity[i], want[i], 1e-13);
     double v = 400 / (100 * 1.0026);
     for (int i = 0; i < 5; i++) CHECK_REL(res.bench[i], 600 + v * close[i], 1e-13);
+    CHECK_REL(res.bench_pnl[0], v * 110 - 400, 1e-13);
     CHECK_EQ_INT(res.ntrades, 2);
     CHECK_EQ_INT(res.open_trades, 0);
     CHECK_EQ_INT(res.trades[0].side, 1);

@@ -194,7 +194,7 @@ void report_html(const char *dir, const report_result *res, const report_input *
     /* Per pair, per regime, per strategy. */
     const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(metrics, "pairs");
     hf(&b, "<h2>Per pair</h2>\n<table id=\"pairs\"><thead><tr><th>pair</th><th>allocation</th><th>P&amp;L</th>"
-           "<th>return</th><th>Sharpe</th><th>trades</th><th>win rate</th><th>profit factor</th><th>exposure</th>"
+           "<th>buy and hold P&amp;L</th><th>return</th><th>Sharpe</th><th>trades</th><th>win rate</th><th>profit factor</th><th>exposure</th>"
            "<th>fees</th><th>rollover</th><th>liquidations</th></tr></thead><tbody>\n");
     for (const cJSON *p = pairs ? pairs->child : NULL; p; p = p->next) {
         hf(&b, "<tr><td>");
@@ -202,6 +202,7 @@ void report_html(const char *dir, const report_result *res, const report_input *
         hf(&b, "</td>");
         cell(&b, num(p, "allocation"), PCT);
         cell(&b, num(p, "pnl"), MONEY);
+        cell(&b, num(p, "benchmark_pnl"), MONEY);
         cell(&b, num(p, "return"), PCT);
         cell(&b, num(p, "sharpe"), RATIO);
         cell(&b, num(p, "trades"), COUNT);
