@@ -3,6 +3,7 @@
 # candles leaves every earlier decision, order and event byte-identical),
 # determinism, the report agreeing with the account, and the error paths.
 load helper
+bats_require_minimum_version 1.5.0
 
 # Two synthetic pairs of 150 days and one full backtest, shared by the tests.
 setup_file() {

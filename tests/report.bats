@@ -2,6 +2,7 @@
 # kml-report: metrics against an independent pandas computation, the HTML
 # page rendered in headless Chromium, determinism and every error path.
 load helper
+bats_require_minimum_version 1.5.0
 
 setup() {
     W="$BATS_TEST_TMPDIR"
