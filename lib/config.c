@@ -74,14 +74,11 @@ void config_defaults(kml_config *c)
 __attribute__((noreturn, format(printf, 3, 4))) static void bad(const char *name, const char *path,
                                                                  const char *fmt, ...)
 {
+    char where[4096];
+    snprintf(where, sizeof where, "%s: %s", name, path);
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: %s: %s: ", progname, name, path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EX_CONFIG);
+    vdie_at(EX_CONFIG, where, fmt, ap);
 }
 
 static double number(const cJSON *v, const char *name, const char *path, double lo, double hi)

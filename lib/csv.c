@@ -259,17 +259,14 @@ int csv_empty(const csv_reader *r, int col) { return csv_field(r, col)[0] == 0; 
 
 void csv_die(const csv_reader *r, int col, const char *fmt, ...)
 {
-    va_list ap;
-    fflush(stdout);
+    char where[4096];
     if (col >= 0)
-        fprintf(stderr, "%s: %s:%ld: column '%s': ", progname, r->path, r->rowline, r->names[col]);
+        snprintf(where, sizeof where, "%s:%ld: column '%s'", r->path, r->rowline, r->names[col]);
     else
-        fprintf(stderr, "%s: %s:%ld: ", progname, r->path, r->rowline);
+        snprintf(where, sizeof where, "%s:%ld", r->path, r->rowline);
+    va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EX_DATAERR);
+    vdie_at(EX_DATAERR, where, fmt, ap);
 }
 
 double csv_double(csv_reader *r, int col)

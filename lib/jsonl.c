@@ -42,14 +42,11 @@ const char *jsonl_path(const jsonl_reader *r) { return r->path; }
 
 void jsonl_die(const jsonl_reader *r, const char *fmt, ...)
 {
+    char where[4096];
+    snprintf(where, sizeof where, "%s:%ld", r->path, r->lineno);
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: %s:%ld: ", progname, r->path, r->lineno);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EX_DATAERR);
+    vdie_at(EX_DATAERR, where, fmt, ap);
 }
 
 cJSON *jsonl_next(jsonl_reader *r)

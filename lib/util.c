@@ -24,11 +24,13 @@ void kml_assert_fail(const char *file, int line, const char *expr)
     exit(EX_SOFTWARE);
 }
 
-/* Print "progname: message" (and strerror when fmt ends in ':'). */
-static void vreport(const char *fmt, va_list ap, int errnum)
+/* The one error printer: "progname: [where: ]message" (and strerror when fmt
+ * ends in ':'). */
+static void vreport(const char *where, const char *fmt, va_list ap, int errnum)
 {
     fflush(stdout);
     fprintf(stderr, "%s: ", progname);
+    if (where) fprintf(stderr, "%s: ", where);
     vfprintf(stderr, fmt, ap);
     size_t n = strlen(fmt);
     if (n && fmt[n - 1] == ':') fprintf(stderr, " %s", strerror(errnum));
@@ -40,9 +42,22 @@ void die(int code, const char *fmt, ...)
     int e = errno;
     va_list ap;
     va_start(ap, fmt);
-    vreport(fmt, ap, e);
+    vreport(NULL, fmt, ap, e);
     va_end(ap);
     exit(code);
+}
+
+void vdie_at(int code, const char *where, const char *fmt, va_list ap)
+{
+    vreport(where, fmt, ap, errno);
+    exit(code);
+}
+
+void die_at(int code, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdie_at(code, where, fmt, ap);
 }
 
 void warn(const char *fmt, ...)
@@ -50,7 +65,7 @@ void warn(const char *fmt, ...)
     int e = errno;
     va_list ap;
     va_start(ap, fmt);
-    vreport(fmt, ap, e);
+    vreport(NULL, fmt, ap, e);
     va_end(ap);
 }
 

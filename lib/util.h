@@ -7,6 +7,7 @@
 #ifndef KML_UTIL_H
 #define KML_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,10 @@ extern const char *progname; /* "kml-fetch"; set by set_progname() */
 void set_progname(const char *argv0);
 KML_NORETURN void kml_assert_fail(const char *file, int line, const char *expr);
 KML_NORETURN KML_PRINTF(2, 3) void die(int code, const char *fmt, ...);
+/* die() with a location before the message: "kml-x: where: message" (where is
+ * a file, "file:line", "file:line: column 'c'", a JSON path...). */
+KML_NORETURN KML_PRINTF(3, 4) void die_at(int code, const char *where, const char *fmt, ...);
+KML_NORETURN void vdie_at(int code, const char *where, const char *fmt, va_list ap);
 KML_PRINTF(1, 2) void warn(const char *fmt, ...);
 
 void *xmalloc(size_t n);

@@ -172,3 +172,48 @@ PY
     # no secret in anything the bot wrote
     ! grep -rqF "$secret" live paper "$KML_LOG_DIR"
 }
+
+@test "bot: against the loopback Kraken, one iteration an hour for a day: a paper order for each new candle, a skipped hour caught up" {
+    # the server's market: generated SOL/USD trades (and OHLC from them), its clock moved an hour a run
+    local srv=$BATS_TEST_TMPDIR/srv now0=1764549000 pid
+    mkdir -p "$srv/data" "$srv/state"
+    serve() { # clock
+        rm -f "$srv/port"
+        /usr/bin/python3 "$KML_ROOT/tests/kraken_server.py" --dir "$srv/data" --state "$srv/state" --port-file "$srv/port" \
+            --time "$1" --generate SOLUSD --gen-rate 20 --gen-seed 4 --gen-start $((now0 - 400 * 86400)) 3>&- &
+        pid=$!
+        for _ in $(seq 100); do [ -s "$srv/port" ] && break; sleep 0.05; done
+        export KRAKEN_API_URL="http://127.0.0.1:$(cat "$srv/port")"
+    }
+    export KML_HTTP_PACE=0.001 KML_HTTP_RETRIES=1 KML_HTTP_BACKOFF=0.01
+    serve $now0
+    kml-fetch update --pair SOL/USD --dir hd --days 45 --quiet 2>/dev/null
+    kill $pid; wait $pid 2>/dev/null || true
+    # models and ensemble from the store, as make pipeline makes them
+    rm -rf runs models
+    mkdir -p runs/SOLUSD models/SOLUSD
+    kml-features --labels --max-gap 3 hd/SOLUSD_60.csv > f.csv
+    kml-regime fit --seed 1 -o runs/SOLUSD/regime.json f.csv 2>/dev/null
+    kml-regime label -m runs/SOLUSD/regime.json f.csv > l.csv
+    kml-train --arch linear --pair SOL/USD --source real --quiet -o models/SOLUSD l.csv > /dev/null 2>&1
+    kml-ensemble fit --quiet --pair SOL/USD --source real -o e.json l.csv
+    jq '.thresholds.entry = 0 | .thresholds.min_confidence = 0' e.json > runs/SOLUSD/ensemble.json
+    for h in $(seq 0 24); do
+        [ "$h" = 10 ] && continue # the machine was down that hour
+        serve $((now0 + h * 3600))
+        run --separate-stderr kml bot --sandbox --once --assets SOL/USD --data-dir hd
+        kill $pid; wait $pid 2>/dev/null || true
+        assert_success
+        # the candle that closed an hour ago is the last one decided
+        [ "$(cat state/bot/SOLUSD.last)" = $((now0 - 1800 + (h - 1) * 3600)) ]
+        [ "$(tail -1 hd/SOLUSD_60.csv | cut -d, -f1)" = "$(cat state/bot/SOLUSD.last)" ]
+        if [ "$h" = 11 ]; then [[ $stderr == *"2 new decision(s)"* ]]; fi
+    done
+    # one order a bar from the first decided bar on, none missing, none twice
+    jq -r .time state/bot/SOLUSD.orders.jsonl > got
+    seq $((now0 - 1800 - 3600)) 3600 $((now0 - 1800 + 23 * 3600)) > want
+    diff got want
+    # paper trades: fills at the opens of later bars, on one account
+    [ "$(jq -s '[.[] | select(.event == "fill")] | length' state/bot/events.jsonl)" -ge 1 ]
+    jq -e '.pairs["SOL/USD"].last_bar' state/account/account.json
+}

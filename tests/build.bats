@@ -6,6 +6,9 @@ setup() {
     B="$BATS_TEST_TMPDIR/b"
     cd "$KML_ROOT"
 }
+# make as a user types it, not as a sub-make of `make test` (whose MAKEFLAGS
+# and MAKELEVEL would add "Entering directory" lines and its jobserver)
+make() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make "$@"; }
 
 @test "build: a second make with nothing changed does nothing, and keeps the test objects" {
     # -O0 and two targets keep this quick; the rules are the ones every build uses

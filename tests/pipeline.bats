@@ -183,7 +183,7 @@ start_server() {
 
 @test "pipeline: make -j2 pipeline runs the assets in parallel, then one trading step across them" {
     cd "$KML_ROOT"
-    run --separate-stderr make -s -j2 BUILD="${KML_EXEC_PATH%/bin}" pipeline ASSETS="SOL/USD BTC/USD"
+    run --separate-stderr env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j2 BUILD="${KML_EXEC_PATH%/bin}" pipeline ASSETS="SOL/USD BTC/USD"
     assert_success
     [ -s "$OUT/SOLUSD/labelled.csv" ]
     [ -s "$OUT/XBTUSD/labelled.csv" ]

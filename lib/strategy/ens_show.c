@@ -12,13 +12,8 @@
 __attribute__((noreturn, format(printf, 2, 3))) static void bad(const char *name, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: %s: ", progname, name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EX_DATAERR);
+    vdie_at(EX_DATAERR, name, fmt, ap);
 }
 
 static const cJSON *get(const cJSON *o, const char *key, const char *path, const char *name, int type)

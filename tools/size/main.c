@@ -92,13 +92,8 @@ static double num_in(const jsonl_reader *r, const cJSON *o, const char *key, dou
 KML_NORETURN KML_PRINTF(2, 3) static void bad_file(const char *path, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fprintf(stderr, "%s: %s: ", progname, path);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EX_DATAERR);
+    vdie_at(EX_DATAERR, path, fmt, ap);
 }
 
 static int threshold(const char *path, const cJSON *obj, const char *key, const char *where, double *out)
