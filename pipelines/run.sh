@@ -146,7 +146,11 @@ get_data() {
 
 # One asset: data, features, regimes, final models.
 asset() {
-    local pair=$1 alt dir keys src arch
+    local pair=$1 alt dir keys src arch cfg_in=()
+    # the configuration is an input of the steps that read it (margin levels
+    # for the liquidation labels, fees and leverage for kml-train, which keeps
+    # a model when what it uses of them is unchanged)
+    [ -f "$config_file" ] && cfg_in=("$config_file")
     alt=$(altname "$pair")
     dir="$out/$alt" keys="$out/$alt/.keys"
     mkdir -p "$dir" "$models/$alt"
@@ -160,7 +164,7 @@ asset() {
         train_args=(--extreme-leverage)
     fi
     [ "${FORCE_RETRAIN:-0}" = 1 ] && train_args+=(--force-retrain)
-    step "$keys" features "$dir/candles.csv" -- \
+    step "$keys" features "$dir/candles.csv" "${cfg_in[@]}" -- \
         to "$dir/features.csv" kml-features --labels "${feat_args[@]}" --interval "$interval" --max-gap "$max_gap" "$dir/candles.csv"
     say "$pair: regimes"
     step "$keys" regime "$dir/features.csv" -- kml-regime fit --seed "$seed" -o "$dir/regime.json" "$dir/features.csv"
@@ -170,7 +174,7 @@ asset() {
         say "$pair: training $arch"
         [ -s "$models/$alt/$arch.safetensors" ] && [ "${FORCE_RETRAIN:-0}" != 1 ] || rm -f "$keys/train-$arch"
         # shellcheck disable=SC2086
-        step "$keys" "train-$arch" "$dir/labelled.csv" -- \
+        step "$keys" "train-$arch" "$dir/labelled.csv" "${cfg_in[@]}" -- \
             to "$dir/train-$arch.json" kml-train --arch "$arch" --pair "$pair" --source "$src" --seed "$seed" \
             -o "$models/$alt" "${train_args[@]}" ${TRAIN_ARGS:-} "$dir/labelled.csv"
     done

@@ -173,6 +173,13 @@ start_server() {
     [[ $stderr == *"train-linear: up to date"* ]]
     [[ $stderr != *"backtest: up to date"* ]]
     [[ $stderr != *"ensemble: up to date"* ]]
+    # a changed allocation redoes the backtest; the model, which does not use it, is kept
+    echo '{"assets": {"SOL/USD": {"allocation": 0.5}}}' > "$d/c.json"
+    KML_CONFIG=$d/c.json run --separate-stderr "$KML_ROOT/pipelines/run.sh" SOL/USD
+    assert_success
+    [[ $stderr == *"linear.safetensors: data and configuration unchanged: model kept"* ]]
+    [[ $stderr != *"backtest: up to date"* ]]
+    [[ $stderr == *"labelled: up to date"* ]]
 }
 
 @test "pipeline: too little history for the walk-forward says so (65)" {
