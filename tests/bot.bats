@@ -102,6 +102,8 @@ arrive() { local have; have=$(wc -l < store.csv); sed -n "$((have + 1)),$((have 
     run --separate-stderr bot
     assert_equal "$status" 78
     [[ "$stderr" == *"models/SOLUSD/linear.safetensors is 20 days old, past --max-model-age 14: retrain (kml train-all)"* ]]
+    # the refusal leaves no iteration's scratch behind
+    [ -z "$(ls -A state/bot | grep '^\.iter')" ]
     run --separate-stderr bot --max-model-age 30
     assert_success
 }
