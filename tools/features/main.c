@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "csv.h"
-#include "ta/dtoa.h"
+#include "dtoa.h"
 #include "ta/feat.h"
 #include "util.h"
 

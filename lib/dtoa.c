@@ -20,7 +20,7 @@
  *     ~2^53, where f < 0) the same questions in units of 2^-f with 128-bit
  *     integers.
  * Exact ties of either kind (where printf's and strtod's tie rules would
- * decide) and magnitudes outside the range go to fmt_double() itself.
+ * decide) and magnitudes outside the range go to fmt_double_ref() itself.
  *
  * In a features CSV whether a value needs 15, 16 or 17 digits changes from
  * value to value without a pattern a branch predictor can learn, so the
@@ -31,7 +31,7 @@
  * T, the rounding's offsets from a table, the digit groups made while the
  * decision is made, the text's length known without the digits, the bits
  * read straight into an integer register. */
-#include "ta/dtoa.h"
+#include "dtoa.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -47,7 +47,7 @@ typedef unsigned __int128 u128;
 
 __attribute__((noinline)) static int slow(char *buf, double x)
 {
-    fmt_double(buf, x);
+    fmt_double_ref(buf, x);
     return (int)strlen(buf);
 }
 
@@ -155,7 +155,7 @@ static u128 pow5(int k)
 }
 
 /* The usual case: T and h in 64.64 fixed point (see the top). Sets *D to the
- * 17-digit integer of the decimal fmt_double() writes (the first of T rounded
+ * 17-digit integer of the decimal fmt_double_ref() writes (the first of T rounded
  * to 15, 16, 17 digits that reads back) and returns its p, or 0 for an exact
  * tie. Q = T's integer part is in [10^16, 10^17); h = 5^k 2^(63-f) the half
  * gap above, hl the one below (h or h / 2). */
@@ -493,7 +493,7 @@ static inline groups split17(uint64_t D, uint32_t *c, int *X)
 /* Everything the usual case below (fmt1()) leaves: zero, exact powers of
  * two, the exponents outside its range and exact ties. The other "fast"
  * exponents by the 64.64 path of decide() (T = 2 m h), the rest by general()
- * (which hands what it cannot decide to fmt_double()); NUL-terminated. */
+ * (which hands what it cannot decide to fmt_double_ref()); NUL-terminated. */
 __attribute__((noinline)) static int fmt_other(char *buf, uint64_t bits)
 {
     double x;

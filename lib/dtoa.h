@@ -1,13 +1,13 @@
 /* dtoa.h: fast shortest round-trip printing of doubles.
  *
- * ta_fmt_double() writes exactly the text lib/util.c's fmt_double() writes (the
+ * ta_fmt_double() writes exactly the text lib/util.c's fmt_double_ref() writes (the
  * shortest of "%.15g", "%.16g", "%.17g" that reads back as the same double),
  * about 100 times faster (~12 ns against ~1.2 us on the features of
  * XBTUSD_60): x = m 2^e is scaled to 17 digits exactly in 128-bit integers,
  * so the p-digit rounding and the round-trip question (the decimal's
  * distance to x against half the gap to x's neighbours) are exact integer
  * comparisons. For exact ties, |x| outside [1e-16, 1e17), NaN and Inf it
- * calls fmt_double() itself, so the result is never different. buf needs 40
+ * calls fmt_double_ref() itself, so the result is never different. buf needs 40
  * bytes (the text is at most 24; the rest may be used as scratch); returns
  * the length written. */
 #ifndef KML_TA_DTOA_H
