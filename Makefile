@@ -84,16 +84,19 @@ $(BUILD)/%.o: %.c
 	$(say) CC $(@:$(BUILD)/%=%)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIBKML): $(LIB_OBJ)
+# An archive also depends on its directory, whose time changes when a file is
+# added, removed or moved out: a member that left the directory leaves the
+# archive (it would otherwise stay, and clash with its new home's copy).
+$(LIBKML): $(LIB_OBJ) lib
 	@mkdir -p $(dir $@)
 	$(say) AR $@
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 define SUB_rule
-$(BUILD)/libkml-$(1).a: $$(patsubst %.c,$$(BUILD)/%.o,$$(sort $$(wildcard lib/$(1)/*.c)))
+$(BUILD)/libkml-$(1).a: $$(patsubst %.c,$$(BUILD)/%.o,$$(sort $$(wildcard lib/$(1)/*.c))) lib/$(1)
 	@mkdir -p $$(dir $$@)
 	$$(say) AR $$@
-	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 endef
 $(foreach s,$(LIB_SUBS),$(eval $(call SUB_rule,$(s))))
 
