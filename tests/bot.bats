@@ -219,3 +219,30 @@ PY
     [ "$(jq -s '[.[] | select(.event == "fill")] | length' state/bot/events.jsonl)" -ge 1 ]
     jq -e '.pairs["SOL/USD"].last_bar' state/account/account.json
 }
+
+@test "bot: kill -9 at random points of iterations, then a rerun: the orders, the account and the events log of an uninterrupted run" {
+    # the uninterrupted run, hour by hour
+    cp store.csv start.csv
+    export KML_LOG_DIR=$BATS_TEST_TMPDIR/ref-logs
+    for h in 1 2 3 4 5 6; do arrive 1; bot --state ref 2>/dev/null; done
+    # the same hours, each iteration killed somewhere, then run again
+    cp start.csv store.csv
+    export KML_LOG_DIR=$BATS_TEST_TMPDIR/logs
+    RANDOM=7
+    for h in 1 2 3 4 5 6; do
+        arrive 1
+        setsid bash -c 'exec kml bot --once --no-fetch --assets SOL/USD --candles SOL/USD=store.csv --state st' >/dev/null 2>&1 &
+        local pid=$!
+        sleep "0.$((RANDOM % 9 + 1))"
+        kill -9 -- -"$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        run --separate-stderr bot --state st
+        assert_success
+    done
+    diff ref/bot/SOLUSD.orders.jsonl st/bot/SOLUSD.orders.jsonl
+    diff ref/account/account.json st/account/account.json
+    diff <(jq -c 'del(.ts)' "$BATS_TEST_TMPDIR/ref-logs/bot_manager_integration.log") \
+         <(jq -c 'del(.ts)' "$BATS_TEST_TMPDIR/logs/bot_manager_integration.log")
+    cmp ref/bot/SOLUSD.predict.json st/bot/SOLUSD.predict.json
+    [ -z "$(ls -A st/bot | grep '^\.iter')" ]
+}

@@ -213,18 +213,18 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
             if (folds == 0) no_fold_die(o);
             cli_usage_error("--fold %d: no such fold of this data (kml-train --list-folds lists them)", o->unit);
         }
-        int *todo = xcalloc((size_t)narch, sizeof *todo), any = 0;
+        int *retrain = xcalloc((size_t)narch, sizeof *retrain), any = 0;
         for (int ai = 0; ai < narch; ai++) {
             piece_path(path, sizeof path, dir, archs[ai], x.k);
-            todo[ai] = o->force || !piece_done(path, key);
-            any |= todo[ai];
+            retrain[ai] = o->force || !piece_done(path, key);
+            any |= retrain[ai];
         }
         double *p = xmalloc((size_t)narch * x.np * 3 * sizeof *p);
-        if (any) wf_train(&x, archs, narch, todo, xs, p);
+        if (any) wf_train(&x, archs, narch, retrain, xs, p);
         mkdirs(dir);
         for (int ai = 0; ai < narch; ai++) {
             piece_path(path, sizeof path, dir, archs[ai], x.k);
-            if (todo[ai]) {
+            if (retrain[ai]) {
                 cJSON *j = cJSON_CreateObject();
                 cJSON_AddStringToObject(j, "kind", "walk-forward fold");
                 cJSON_AddStringToObject(j, "arch", archs[ai]);
@@ -247,12 +247,12 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
             cJSON_AddStringToObject(s, "arch", archs[ai]);
             cJSON_AddStringToObject(s, "piece", path);
             cJSON_AddNumberToObject(s, "rows", (double)x.np);
-            cJSON_AddBoolToObject(s, "kept", !todo[ai]);
+            cJSON_AddBoolToObject(s, "kept", !retrain[ai]);
             jsonl_write(stdout, s);
             cJSON_Delete(s);
         }
         free(p);
-        free(todo);
+        free(retrain);
         free(xs);
         wf_free(&x);
         return;
@@ -281,7 +281,7 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
     const char *hdr[] = {"time", "arch", "p_down", "p_flat", "p_up"};
     for (int i = 0; i < 5; i++) csvw_str(&w, hdr[i]);
     csvw_end(&w);
-    int *todo = xmalloc((size_t)narch * sizeof *todo);
+    int *retrain = xmalloc((size_t)narch * sizeof *retrain);
     while (wf_next(&x)) {
         double *p = xmalloc((size_t)narch * x.np * 3 * sizeof *p);
         int any = 0;
@@ -289,16 +289,16 @@ void walk_forward(const train_cfg *c, const char *const *archs, int narch, const
             piece_path(path, sizeof path, dir, archs[ai], x.k);
             cJSON *j = o->force && !o->merge ? NULL : piece_load(path, key);
             if (j) piece_rows(&x, path, j, p + (size_t)ai * x.np * 3);
-            todo[ai] = j == NULL;
-            any |= todo[ai];
+            retrain[ai] = j == NULL;
+            any |= retrain[ai];
             cJSON_Delete(j);
         }
-        if (any) wf_train(&x, archs, narch, todo, xs, p);
+        if (any) wf_train(&x, archs, narch, retrain, xs, p);
         write_rows(&w, &x, archs, narch, p);
         free(p);
         folds++;
     }
-    free(todo);
+    free(retrain);
     free(xs);
     wf_free(&x);
     if (folds == 0) no_fold_die(o);
